@@ -1,0 +1,67 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from memo_registry.text import squeeze
+from memos.models import Memorandum
+
+
+class Division(models.Model):
+    """A division of the bureau (责任处室) responsible for carrying out
+    measures: 人事处, 行政审批处, 有关业务处室和直属机构 …"""
+
+    name = models.CharField("名称", max_length=100, unique=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "责任处室"
+        verbose_name_plural = "责任处室"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(name=""), name="division_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.name = squeeze(self.name)
+        super().save(*args, **kwargs)
+
+
+class Measure(models.Model):
+    """One reward or punishment measure (奖惩措施) the bureau applies under a
+    memorandum, in the order the list numbers them, with the divisions
+    responsible for it."""
+
+    memo = models.ForeignKey(
+        Memorandum, on_delete=models.CASCADE, related_name="measures", verbose_name="备忘录"
+    )
+    order = models.PositiveSmallIntegerField("顺序", default=1)
+    text = models.TextField("奖惩措施")
+    divisions = models.ManyToManyField(Division, related_name="measures", verbose_name="责任处室")
+    history = HistoricalRecords(m2m_fields=[divisions])
+
+    class Meta:
+        verbose_name = "奖惩措施"
+        verbose_name_plural = "奖惩措施"
+        ordering = ["memo", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["memo", "order"],
+                name="unique_measure_order_per_memo",
+                violation_error_message="同一备忘录中措施顺序不能重复。",
+            ),
+            models.CheckConstraint(condition=~models.Q(text=""), name="measure_text_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order}、{self.text[:40]}"
+
+    def save(self, *args, **kwargs):
+        self.text = squeeze(self.text)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        if self.memo_id and self.memo.no_function:
+            raise ValidationError("该备忘录已标为“无相关职能”，不能添加措施。")

@@ -1,0 +1,238 @@
+"""The text rules of the registry, in one place.
+
+Everything that reaches the registry from a PDF conversion or a spreadsheet
+passes through these functions: the importer, the admin forms and the search
+all call them, so a name typed in the admin and the same name in a file end
+up identical.  This module imports nothing from the apps.
+"""
+
+import re
+import unicodedata
+
+# Han ideographs, CJK punctuation, full-width forms: where a space between two
+# characters is an artefact of a PDF conversion, never meaningful.
+_CJK = (
+    "\u2e80-\u2fff"  # radicals
+    "\u3000-\u303f"  # CJK symbols and punctuation (、。〔〕《》…)
+    "\u3040-\u30ff"  # kana
+    "\u3400-\u4dbf"  # extension A
+    "\u4e00-\u9fff"  # unified ideographs
+    "\uf900-\ufaff"  # compatibility ideographs
+    "\ufe30-\ufe4f"  # compatibility forms
+    "\ufe50-\ufe6f"  # small forms (﹝﹞)
+    "\uff00-\uffef"  # full-width forms (（），：；)
+    "\u201c\u201d\u2018\u2019"  # curly quotes used in Chinese text
+    "\u2014\u2026"  # dash and ellipsis
+)
+_WS = r"[ \t\u00a0\u2002-\u200b\u3000]"
+_SPACE_NEXT_TO_CJK = re.compile(rf"{_WS}+(?=[{_CJK}])|(?<=[{_CJK}]){_WS}+")
+_RUN_OF_SPACES = re.compile(rf"{_WS}+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PARAGRAPH_TAG = re.compile(r"</?p\s*>", re.IGNORECASE)
+
+
+def strip_control(text: str) -> str:
+    """Remove control characters other than tab and newlines."""
+    return _CONTROL.sub("", text)
+
+
+def squeeze(text: str | None) -> str:
+    """One line of text as a person would type it.
+
+    Spaces next to a Chinese character are dropped (``市 国 税 局`` →
+    ``市国税局``, ``纳税信用 A 级`` → ``纳税信用A级``); other runs of spaces
+    become one; line breaks become nothing between Chinese characters and a
+    space elsewhere.
+    """
+    if text is None:
+        return ""
+    text = strip_control(str(text)).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\n", " ")
+    text = _SPACE_NEXT_TO_CJK.sub("", text)
+    return _RUN_OF_SPACES.sub(" ", text).strip()
+
+
+def squeeze_lines(text: str | None) -> list[str]:
+    """The non-empty lines of a cell, each squeezed."""
+    if text is None:
+        return []
+    text = strip_control(str(text)).replace("\r\n", "\n").replace("\r", "\n")
+    lines = (squeeze(line) for line in text.split("\n"))
+    return [line for line in lines if line]
+
+
+def search_key(text: str | None) -> str:
+    """The form in which text is compared when searching.
+
+    NFKC folds full-width letters, digits and brackets to their ASCII forms,
+    whitespace disappears and Latin letters are lower-cased, so ``Ａ级``,
+    ``a 级`` and ``A级`` all match.  Han has no case.
+    """
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", strip_control(str(text)))
+    return re.sub(r"\s+", "", text).lower()
+
+
+# --- document numbers (文号) ----------------------------------------------
+
+_OPEN = "(（[［【〔﹝〖<＜《"
+_CLOSE = ")）]］】〕﹞〗>＞》"
+_YEAR_IN_BRACKETS = re.compile(rf"[{re.escape(_OPEN)}]\s*((?:19|20)\d\d)\s*[{re.escape(_CLOSE)}]")
+_DOC_NUMBER_SHAPE = re.compile(r"^\S+〔(?:19|20)\d\d〕\S*\d+\S*号$")
+
+
+def canonical_doc_number(text: str | None) -> str:
+    """A document number (文号) in the form of GB/T 9704: year in 〔〕.
+
+    ``发改财金 （ 2016 ） 1467 号``, ``发改财金(2016)1467号`` and
+    ``发改财金【2016】1467号`` all become ``发改财金〔2016〕1467号``.
+    Full-width digits are folded to ASCII and all whitespace is removed.
+    """
+    if not text:
+        return ""
+    text = strip_control(str(text))
+    text = text.translate(_FULLWIDTH_DIGITS)
+    text = re.sub(r"\s+", "", text)
+    return _YEAR_IN_BRACKETS.sub(r"〔\1〕", text)
+
+
+def looks_like_doc_number(text: str) -> bool:
+    """Whether a canonical 文号 has the usual shape ``机关代字〔年份〕序号号``."""
+    return bool(_DOC_NUMBER_SHAPE.match(text))
+
+
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+# --- cells that hold several items ------------------------------------------
+
+_DEPARTMENT_SEPARATORS = re.compile(r"[、，,;；\n]+")
+# The level prefix that a list of departments may state once for all of them
+# (``市国税局、地税局`` = 市国税局 and 市地税局).
+_LEVEL_PREFIXES = ("市", "省", "区", "县")
+
+
+def split_departments(text: str | None) -> list[str]:
+    """The departments named in one cell, in order, without duplicates.
+
+    Separators are 、 ， , ; ； and new lines; a space is not a separator
+    (``市委 农委`` is one department).  When the first name starts with a
+    level prefix (市, 省, 区, 县) and a later, short name carries no level
+    at all (``地税局``), it shares the first one's prefix, as Chinese lists
+    of departments do.
+    """
+    if not text:
+        return []
+    raw = str(text).replace("\r", "\n")
+    names = [squeeze(part) for part in _DEPARTMENT_SEPARATORS.split(raw)]
+    names = [name for name in names if name]
+    if names and names[0].startswith(_LEVEL_PREFIXES):
+        prefix = names[0][0]
+        names = names[:1] + [prefix + name if _lacks_level(name) else name for name in names[1:]]
+    unique: list[str] = []
+    for name in names:
+        if name not in unique:
+            unique.append(name)
+    return unique
+
+
+def _lacks_level(name: str) -> bool:
+    return (
+        len(name) <= 4
+        and name.endswith(("局", "委", "办", "厅"))
+        and not any(level in name for level in (*_LEVEL_PREFIXES, "国", "中", "团"))
+    )
+
+
+def split_paragraphs(text: str | None) -> list[str]:
+    """The lines of a cell, ``<p>…</p>`` paragraphs counting as lines."""
+    if text is None:
+        return []
+    text = _PARAGRAPH_TAG.sub("\n", str(text))
+    return squeeze_lines(text)
+
+
+_NUMBER = re.compile(r"(?:^|(?<=[\s。；;，,]))(\d{1,2})[、.．](?!\d)")
+
+
+def split_numbered(text: str | None) -> list[str]:
+    """Split a cell into its items: paragraphs, lines, or ``1、… 2、…``.
+
+    Numbering splits only in sequence (1, 2, 3 …) and only at the start of
+    the cell or after a space or a sentence end, so ``生产、经营`` or a
+    ``10年`` inside a sentence never splits.  The numbers are dropped; their
+    order is kept as the order of the list.
+    """
+    items: list[str] = []
+    for line in split_paragraphs(text):
+        items.extend(_split_line_by_numbers(line))
+    return [item for item in items if item]
+
+
+def _split_line_by_numbers(line: str) -> list[str]:
+    pieces: list[str] = []
+    expected: int | None = None
+    text_start = 0
+    for match in _NUMBER.finditer(line):
+        number = int(match.group(1))
+        if expected is None:
+            if match.start() != 0:
+                continue  # numbering counts only when it opens the line
+            expected = number
+        if number != expected:
+            continue
+        before = line[text_start : match.start()].strip()
+        if before:
+            pieces.append(before)
+        text_start = match.end()
+        expected = number + 1
+    rest = line[text_start:].strip()
+    if rest:
+        pieces.append(rest)
+    return [squeeze(piece) for piece in pieces]
+
+
+def leading_number(text: str) -> int | None:
+    """The ``N`` of a text that starts with ``N、``, else None."""
+    match = re.match(r"^\s*(\d{1,2})[、.．](?!\d)", text or "")
+    return int(match.group(1)) if match else None
+
+
+def join_continuation(head: str, tail: str) -> str:
+    """Join text cut in two by a page break (``有关业务处室和直`` + ``属机构``)."""
+    return squeeze(f"{head} {tail}")
+
+
+# --- the short label of a target subject -------------------------------------
+
+_LABEL_CUTS = ("守信联合", "失信联合", "协同监管", "实施", "开展", "联合激励", "联合惩戒")
+_LABEL_TAILS = ("及其有关人员", "及其相关人员", "及有关人员", "的", "和", "等")
+
+
+def label_from_title(title: str) -> str:
+    """The short name of the subjects a memorandum's title targets.
+
+    ``关于对海关失信企业实施联合惩戒的合作备忘录`` → ``海关失信企业``:
+    the words before the action (实施/开展 … 联合激励/联合惩戒), without
+    the opening 关于/对 and a trailing 及其有关人员.  A title of another
+    shape gives itself back, for an editor to shorten in the admin.
+    """
+    title = squeeze(title)
+    rest = title
+    if rest.startswith("关于"):
+        rest = rest[2:]
+    if rest.startswith(("对", "实施")):
+        rest = rest[1:] if rest.startswith("对") else rest[2:]
+    cuts = [rest.find(word) for word in _LABEL_CUTS if rest.find(word) >= 2]
+    if not cuts:
+        return title[:100]
+    label = rest[: min(cuts)]
+    changed = True
+    while changed:
+        changed = False
+        for tail in _LABEL_TAILS:
+            if label.endswith(tail) and len(label) > len(tail) + 1:
+                label = label[: -len(tail)]
+                changed = True
+    return label[:100]

@@ -1,0 +1,193 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from memo_registry.text import canonical_doc_number, squeeze
+from subjects.models import TargetSubject
+
+
+class ResponsibilityList(models.Model):
+    """A notice that issues a responsibility list (责任清单).
+
+    The 2018 list is notice 武质技监管〔2018〕22号 of the 武汉市质量技术监督局.
+    The registry keeps every list it has held; exactly one is current, and
+    it is what the pages and the API show unless another is asked for.
+    """
+
+    doc_number = models.CharField("文号", max_length=100, unique=True)
+    title = models.CharField("清单名称", max_length=300)
+    notice_title = models.CharField("通知标题", max_length=300, blank=True)
+    issuer = models.CharField("发文机关", max_length=100)
+    issued_on = models.DateField("发文日期", null=True, blank=True)
+    is_current = models.BooleanField("现行清单", default=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "责任清单"
+        verbose_name_plural = "责任清单"
+        ordering = ["-is_current", "-issued_on", "doc_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_current"],
+                condition=models.Q(is_current=True),
+                name="only_one_current_list",
+                violation_error_message="只能有一份现行清单。",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title}（{self.doc_number}）"
+
+    def save(self, *args, **kwargs):
+        self.doc_number = canonical_doc_number(self.doc_number)
+        self.title = squeeze(self.title)
+        self.notice_title = squeeze(self.notice_title)
+        self.issuer = squeeze(self.issuer)
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def current(cls) -> "ResponsibilityList | None":
+        return cls.objects.filter(is_current=True).first()
+
+    def make_current(self) -> None:
+        """Make this the current list (and no other)."""
+        type(self).objects.filter(is_current=True).exclude(pk=self.pk).update(is_current=False)
+        self.is_current = True
+        self.save()
+
+
+class Department(models.Model):
+    """A government department: one that initiates a memorandum (发起部门,
+    e.g. 市国税局) or implements it (实施部门, e.g. 全市质监部门)."""
+
+    name = models.CharField("名称", max_length=100, unique=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "部门"
+        verbose_name_plural = "部门"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(name=""), name="department_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.name = squeeze(self.name)
+        super().save(*args, **kwargs)
+
+
+class Memorandum(models.Model):
+    """A joint reward or punishment memorandum (联合奖惩备忘录) as one item
+    of a responsibility list: which subjects it targets and, through its
+    measures, what the bureau does about them."""
+
+    class Kind(models.TextChoices):
+        REWARD = "reward", "激励"
+        PUNISHMENT = "punishment", "惩戒"
+
+    class Status(models.TextChoices):
+        IN_FORCE = "in_force", "现行有效"
+        REPEALED = "repealed", "已废止"
+
+    responsibility_list = models.ForeignKey(
+        ResponsibilityList,
+        on_delete=models.PROTECT,
+        related_name="memos",
+        verbose_name="所属清单",
+    )
+    seq = models.PositiveIntegerField("序号")
+    doc_number = models.CharField(
+        "文号", max_length=100, help_text="按 GB/T 9704 存为“发改财金〔2016〕1467号”的形式。"
+    )
+    title = models.CharField("备忘录名称", max_length=300)
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    initiating_departments = models.ManyToManyField(
+        Department, related_name="initiated_memos", verbose_name="发起部门"
+    )
+    target_subject = models.ForeignKey(
+        TargetSubject,
+        on_delete=models.PROTECT,
+        related_name="memos",
+        verbose_name="奖惩对象",
+    )
+    implementing_department = models.ForeignKey(
+        Department,
+        on_delete=models.PROTECT,
+        related_name="implemented_memos",
+        verbose_name="实施部门",
+    )
+    no_function = models.BooleanField(
+        "无相关职能", default=False, help_text="本局无相关职能时勾选，此备忘录不设措施。"
+    )
+    no_function_note = models.CharField("无相关职能说明", max_length=200, blank=True)
+    status = models.CharField(
+        "状态", max_length=16, choices=Status.choices, default=Status.IN_FORCE
+    )
+    repealed_on = models.DateField("废止日期", null=True, blank=True)
+    history = HistoricalRecords(m2m_fields=[initiating_departments])
+
+    class Meta:
+        verbose_name = "备忘录"
+        verbose_name_plural = "备忘录"
+        ordering = ["responsibility_list", "seq"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["responsibility_list", "doc_number"],
+                name="unique_doc_number_per_list",
+                violation_error_message="同一清单中文号不能重复。",
+            ),
+            models.UniqueConstraint(
+                fields=["responsibility_list", "seq"],
+                name="unique_seq_per_list",
+                violation_error_message="同一清单中序号不能重复。",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["reward", "punishment"]),
+                name="memo_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="in_force", repealed_on__isnull=True)
+                    | models.Q(status="repealed", repealed_on__isnull=False)
+                ),
+                name="memo_repealed_has_date",
+                violation_error_message="已废止的备忘录须填写废止日期，现行有效的不填。",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(no_function=True) | models.Q(no_function_note=""),
+                name="memo_note_only_without_function",
+                violation_error_message="只有“无相关职能”的备忘录才填写说明。",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(doc_number=""), name="memo_doc_number_not_empty"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["kind"], name="memo_kind_idx"),
+            models.Index(fields=["doc_number"], name="memo_doc_number_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.doc_number} {self.title}"
+
+    def save(self, *args, **kwargs):
+        self.doc_number = canonical_doc_number(self.doc_number)
+        self.title = squeeze(self.title)
+        self.no_function_note = squeeze(self.no_function_note)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        self.doc_number = canonical_doc_number(self.doc_number)
+        if self.status == self.Status.REPEALED and not self.repealed_on:
+            raise ValidationError({"repealed_on": "已废止的备忘录须填写废止日期。"})
+        if self.status == self.Status.IN_FORCE and self.repealed_on:
+            raise ValidationError({"repealed_on": "现行有效的备忘录不填废止日期。"})
+        if self.no_function_note and not self.no_function:
+            raise ValidationError({"no_function_note": "只有勾选“无相关职能”时才填写说明。"})
+
+    @property
+    def is_in_force(self) -> bool:
+        return self.status == self.Status.IN_FORCE
