@@ -40,6 +40,15 @@ class Measure(models.Model):
     order = models.PositiveSmallIntegerField("顺序", default=1)
     text = models.TextField("奖惩措施")
     divisions = models.ManyToManyField(Division, related_name="measures", verbose_name="责任处室")
+    import_batch = models.ForeignKey(
+        "audit.ImportBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="导入记录",
+        editable=False,
+    )
     history = HistoricalRecords(m2m_fields=[divisions])
 
     class Meta:

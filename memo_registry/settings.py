@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     # The registry's own apps, in dependency order: subjects knows no other
     # app, memos points at subjects, measures at memos and subjects, and
     # memo_registry (pipeline, lookup, public pages) sits above all three.
+    "memo_registry.audit",
     "subjects",
     "memos",
     "measures",

@@ -127,6 +127,15 @@ class Memorandum(models.Model):
         "状态", max_length=16, choices=Status.choices, default=Status.IN_FORCE
     )
     repealed_on = models.DateField("废止日期", null=True, blank=True)
+    import_batch = models.ForeignKey(
+        "audit.ImportBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="导入记录",
+        editable=False,
+    )
     history = HistoricalRecords(m2m_fields=[initiating_departments])
 
     class Meta:
