@@ -122,17 +122,31 @@ def split_departments(text: str | None) -> list[str]:
     at all (``地税局``), it shares the first one's prefix, as Chinese lists
     of departments do.
     """
-    if not text:
-        return []
-    raw = str(text).replace("\r", "\n")
-    names = [squeeze(part) for part in _DEPARTMENT_SEPARATORS.split(raw)]
-    names = [name for name in names if name]
+    names = split_names(text)
     if names and names[0].startswith(_LEVEL_PREFIXES):
         prefix = names[0][0]
         names = names[:1] + [prefix + name if _lacks_level(name) else name for name in names[1:]]
     unique: list[str] = []
     for name in names:
         if name not in unique:
+            unique.append(name)
+    return unique
+
+
+def split_names(text: str | None) -> list[str]:
+    """The names listed in one cell, in order, without duplicates.
+
+    Separators are 、 ， , ; ； and new lines, never a space or 和
+    (``有关业务处室和直属机构`` is one name).  Unlike
+    :func:`split_departments` no prefix is shared: ``人事处、法规处``.
+    """
+    if not text:
+        return []
+    raw = str(text).replace("\r", "\n")
+    names = [squeeze(part) for part in _DEPARTMENT_SEPARATORS.split(raw)]
+    unique: list[str] = []
+    for name in names:
+        if name and name not in unique:
             unique.append(name)
     return unique
 
@@ -154,6 +168,9 @@ def split_paragraphs(text: str | None) -> list[str]:
 
 
 _NUMBER = re.compile(r"(?:^|(?<=[\s。；;，,]))(\d{1,2})[、.．](?!\d)")
+# The number that opens a line.  After 、 a digit may follow (``1、10年内…``
+# is item 1); after a dot it may not (``1.5`` is a decimal).
+_OPENING_NUMBER = re.compile(r"^\s*(\d{1,2})(?:、|[.．](?!\d))")
 
 
 def split_numbered(text: str | None) -> list[str]:
@@ -165,28 +182,36 @@ def split_numbered(text: str | None) -> list[str]:
     order is kept as the order of the list.
     """
     items: list[str] = []
-    for line in split_paragraphs(text):
+    for line in _raw_lines(text):
         items.extend(_split_line_by_numbers(line))
     return [item for item in items if item]
 
 
+def _raw_lines(text: str | None) -> list[str]:
+    # Numbering is found before the line is squeezed: squeezing would drop
+    # the space that separates ``1、甲措施 2、乙措施``.
+    if text is None:
+        return []
+    text = strip_control(_PARAGRAPH_TAG.sub("\n", str(text)))
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [line.strip() for line in lines if squeeze(line)]
+
+
 def _split_line_by_numbers(line: str) -> list[str]:
+    opening = _OPENING_NUMBER.match(line)
+    if not opening:
+        return [squeeze(line)]  # numbering counts only when it opens the line
     pieces: list[str] = []
-    expected: int | None = None
-    text_start = 0
-    for match in _NUMBER.finditer(line):
-        number = int(match.group(1))
-        if expected is None:
-            if match.start() != 0:
-                continue  # numbering counts only when it opens the line
-            expected = number
-        if number != expected:
+    expected = int(opening.group(1)) + 1
+    text_start = opening.end()
+    for match in _NUMBER.finditer(line, opening.end()):
+        if int(match.group(1)) != expected:
             continue
         before = line[text_start : match.start()].strip()
         if before:
             pieces.append(before)
         text_start = match.end()
-        expected = number + 1
+        expected += 1
     rest = line[text_start:].strip()
     if rest:
         pieces.append(rest)
@@ -195,7 +220,7 @@ def _split_line_by_numbers(line: str) -> list[str]:
 
 def leading_number(text: str) -> int | None:
     """The ``N`` of a text that starts with ``N、``, else None."""
-    match = re.match(r"^\s*(\d{1,2})[、.．](?!\d)", text or "")
+    match = _OPENING_NUMBER.match(text or "")
     return int(match.group(1)) if match else None
 
 
@@ -236,3 +261,80 @@ def label_from_title(title: str) -> str:
                 label = label[: -len(tail)]
                 changed = True
     return label[:100]
+
+
+# --- cells a spreadsheet would run as a formula ------------------------------
+
+# OWASP's advice against CSV injection: a cell starting with one of these is
+# a formula to Excel, LibreOffice and Google Sheets.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_INERT_PREFIX = "'"
+
+
+def _has_inert_prefix(text: str) -> bool:
+    return (
+        text[:1] == _INERT_PREFIX
+        and (text[1:2] in FORMULA_TRIGGERS or text[1:2] == _INERT_PREFIX)
+        and len(text) > 1
+    )
+
+
+def make_formula_inert(text: str) -> str:
+    """The text as a spreadsheet cell that no spreadsheet runs as a formula.
+
+    A leading ``=``, ``+``, ``-``, ``@``, tab or carriage return gets an
+    apostrophe in front (``=HYPERLINK(…)`` → ``'=HYPERLINK(…)``).  A text that
+    already starts with an apostrophe before such a character gets one more,
+    so that :func:`undo_formula_inert` gives every text back exactly.
+    """
+    if text[:1] in FORMULA_TRIGGERS or _has_inert_prefix(text):
+        return _INERT_PREFIX + text
+    return text
+
+
+def undo_formula_inert(text: str) -> str:
+    """The text :func:`make_formula_inert` was given (``'=SUM(1)`` → ``=SUM(1)``)."""
+    return text[1:] if _has_inert_prefix(text) else text
+
+
+# --- what a cell of the list says --------------------------------------------
+
+NO_FUNCTION_MARK = "无相关职能"
+
+
+def says_no_function(text: str | None) -> bool:
+    """Whether a measures cell says the bureau has no relevant function.
+
+    ``我市质监部门无相关职能``, also when a PDF conversion spaced it out
+    (``无 相 关 职 能``).
+    """
+    return NO_FUNCTION_MARK in squeeze(text)
+
+
+_REWARD_WORDS = {"激励", "奖励", "守信激励", "守信联合激励", "reward"}
+_PUNISHMENT_WORDS = {"惩戒", "失信惩戒", "失信联合惩戒", "punishment"}
+
+
+def kind_from_word(text: str | None) -> str | None:
+    """The kind a 类型 cell names: ``"reward"``, ``"punishment"``, or None.
+
+    激励, 奖励, 守信激励 are rewards; 惩戒, 失信惩戒 punishments.
+    """
+    key = search_key(text)
+    if key in _REWARD_WORDS:
+        return "reward"
+    if key in _PUNISHMENT_WORDS:
+        return "punishment"
+    return None
+
+
+def kind_from_title(title: str | None) -> str | None:
+    """The kind a memorandum's title says: 激励 → reward, 惩戒 → punishment.
+
+    None when the title says neither, or both.
+    """
+    title = squeeze(title)
+    reward, punishment = "激励" in title, "惩戒" in title
+    if reward == punishment:
+        return None
+    return "reward" if reward else "punishment"

@@ -1,0 +1,146 @@
+"""Step 6 of the memo import: the plan written, once.
+
+The caller holds the transaction (``run_import``); this module only saves.
+Departments, divisions and target subjects are matched by normalised name
+before anything is created, so none is ever duplicated.
+"""
+
+from django.db.models import Count
+
+from measures.models import Division, Measure
+from memo_registry.audit.models import ImportBatch
+from memo_registry.importing.parse import MemoData
+from memo_registry.importing.plan import ImportPlan, MemoPlan
+from memo_registry.text import search_key, squeeze
+from memos.models import Department, Memorandum
+from subjects.models import TargetSubject
+
+# --- the writer ----------------------------------------------------
+
+
+class _Writer:
+    """Writes a plan: departments, divisions and subjects matched before created."""
+
+    def __init__(self, plan: ImportPlan, batch: ImportBatch):
+        self.plan = plan
+        self.batch = batch
+        # Shown in each object's history next to the change the import made.
+        self.reason = f"批量导入：{batch.file_name}"[:100]
+        self.departments = {search_key(d.name): d for d in Department.objects.all()}
+        self.divisions = {search_key(d.name): d for d in Division.objects.all()}
+        self.subjects: dict[tuple[str, str], TargetSubject] = {}
+        for subject in TargetSubject.objects.order_by("-pk"):
+            self.subjects[(subject.label, subject.definition)] = subject  # lowest pk wins
+        self.subject_use = dict(
+            Memorandum.objects.order_by().values_list("target_subject").annotate(n=Count("pk"))
+        )
+
+    def department(self, name: str) -> Department:
+        key = search_key(name)
+        if key not in self.departments:
+            self.departments[key] = Department.objects.create(name=name)
+        return self.departments[key]
+
+    def division(self, name: str) -> Division:
+        key = search_key(name)
+        if key not in self.divisions:
+            self.divisions[key] = Division.objects.create(name=name)
+        return self.divisions[key]
+
+    def subject(self, memo_plan: MemoPlan) -> TargetSubject:
+        """The target subject of (label, definition): the memo's own, a matching one, or new."""
+        key = (squeeze(memo_plan.label), memo_plan.data.definition)
+        memo = memo_plan.memo
+        current = memo.target_subject if memo is not None else None
+        if current is not None and (current.label, current.definition) == key:
+            return current
+        if key in self.subjects:
+            subject = self.subjects[key]
+        elif current is not None and self.subject_use.get(current.pk) == 1:
+            # Used by this memo alone: corrected in place rather than orphaned.
+            self.subjects.pop((current.label, current.definition), None)
+            subject = current
+            subject.label, subject.definition = key
+            subject.save()
+        else:
+            subject = TargetSubject.objects.create(label=key[0], definition=key[1])
+        self.subjects[key] = subject
+        # Kept up to date so that a subject two memos now share is never
+        # "corrected in place" for one of them.
+        if current is not None and subject.pk != current.pk:
+            self.subject_use[current.pk] = self.subject_use.get(current.pk, 1) - 1
+        if current is None or subject.pk != current.pk:
+            self.subject_use[subject.pk] = self.subject_use.get(subject.pk, 0) + 1
+        return subject
+
+    def write(self) -> None:
+        self._free_seqs()
+        for memo_plan in self.plan.memos:
+            if memo_plan.action != "skip":
+                self._write_memo(memo_plan)
+
+    def _free_seqs(self) -> None:
+        # Memos that change their 序号 are first moved past every 序号 in use,
+        # so that two memos can swap places without breaking (list, seq).
+        moving = [p.memo for p in self.plan.memos if p.memo and p.memo.seq != p.data.seq]
+        if not moving:
+            return
+        top = max(
+            [*(p.data.seq for p in self.plan.memos), *(m.seq for m in self.plan.not_in_file)],
+            default=0,
+        )
+        top = max(top, *(memo.seq for memo in moving))
+        for offset, memo in enumerate(moving, 1):
+            Memorandum.objects.filter(pk=memo.pk).update(seq=top + offset)
+
+    def _write_memo(self, memo_plan: MemoPlan) -> None:
+        data = memo_plan.data
+        memo = memo_plan.memo or Memorandum(responsibility_list=self.plan.responsibility_list)
+        memo.seq = data.seq
+        memo.doc_number = data.doc_number
+        memo.title = data.title
+        memo.kind = data.kind
+        memo.target_subject = self.subject(memo_plan)
+        memo.implementing_department = self.department(data.implementing)
+        memo.no_function = bool(data.no_function_note)
+        memo.no_function_note = data.no_function_note
+        memo.status = memo_plan.status
+        memo.repealed_on = memo_plan.repealed_on
+        memo.import_batch = self.batch
+        memo._change_reason = self.reason
+        memo.save()
+        memo_plan.written = memo
+        departments = [self.department(name) for name in data.departments]
+        if memo_plan.memo is None or {d.pk for d in departments} != {
+            d.pk for d in memo.initiating_departments.all()
+        }:
+            memo.initiating_departments.set(departments)
+        self._write_measures(memo, data)
+
+    def _write_measures(self, memo: Memorandum, data: MemoData) -> None:
+        # Existing measures are reused in order (an unchanged one is left
+        # alone), new ones added after them, the rest deleted.
+        current = sorted(memo.measures.all(), key=lambda m: m.order) if memo.pk else []
+        for order, (text, names) in enumerate(data.measures, 1):
+            divisions = [self.division(name) for name in names]
+            measure = current[order - 1] if order <= len(current) else None
+            if (
+                measure is not None
+                and measure.order == order
+                and measure.text == text
+                and {d.pk for d in measure.divisions.all()} == {d.pk for d in divisions}
+            ):
+                continue
+            measure = measure or Measure(memo=memo)
+            measure.order, measure.text, measure.import_batch = order, text, self.batch
+            measure._change_reason = self.reason
+            measure.save()
+            measure.divisions.set(divisions)
+        for measure in current[len(data.measures) :]:
+            measure._change_reason = self.reason
+            measure.delete()
+
+
+def write_plan(plan: ImportPlan, batch: ImportBatch) -> None:
+    """Write a plan; every memo and measure created or changed points at ``batch``."""
+    _Writer(plan, batch).write()
