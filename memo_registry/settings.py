@@ -147,6 +147,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Read-only access to the registry of joint reward and punishment memoranda.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "MemoKindEnum": "memos.models.Memorandum.Kind",
+        "MemoStatusEnum": "memos.models.Memorandum.Status",
+    },
 }
 
 LOGGING = {

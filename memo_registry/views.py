@@ -1,13 +1,204 @@
-from django.shortcuts import render
+"""The public pages: the list, one memo, the lookup, the divisions, the export.
 
-from memos.models import Memorandum, ResponsibilityList
+Thin views over ``memo_registry.queries`` (which memos, with what) and
+``memo_registry.lookup`` (what applies to a listing).  Every page runs a fixed
+number of queries whatever the number of memos; a query string a page cannot
+use (an unknown kind, a page number, control characters, a paragraph of
+text) gives the normal page, with a notice where a filter was ignored.
+"""
+
+from urllib.parse import quote, urlencode
+
+from django.db.models import Count, Q
+from django.http import Http404, HttpResponse
+from django.views.generic import DetailView, ListView, TemplateView
+
+from measures.models import Division, Measure
+from memo_registry import exporting
+from memo_registry.lookup import MATCH_LABELS, listing_labels, measures_for_listing
+from memo_registry.queries import (
+    MemoFilterSet,
+    current_list,
+    memos_with_relations,
+    valid_filterset,
+)
+from memo_registry.search import clean_query, pinyin_sort_key
+from memos.models import Department, Memorandum, ResponsibilityList
+
+EXPORT_NAME = "联合奖惩备忘录责任清单"
 
 
-def memo_list(request):
-    current = ResponsibilityList.current()
-    memos = (
-        Memorandum.objects.filter(responsibility_list=current)
-        .select_related("target_subject", "implementing_department")
-        .order_by("seq")
+def effective_filters(filterset: MemoFilterSet) -> dict[str, str]:
+    """The filters a page applied, as query-string values (for links and notices)."""
+    data = filterset.form.cleaned_data
+    values = {
+        "search": data.get("search") or "",
+        "kind": data.get("kind") or "",
+        "department": data.get("department") or "",
+        "division": data.get("division") or "",
+        "list": data["list"].doc_number if data.get("list") else "",
+        "include_repealed": "true" if data.get("include_repealed") else "",
+    }
+    return {name: value for name, value in values.items() if value}
+
+
+def _by_pinyin(names):
+    return sorted(set(names), key=pinyin_sort_key)
+
+
+class MemoListView(ListView):
+    """``/``: the list as the document's table, filtered, searched, with counts."""
+
+    template_name = "memos/list.html"
+    context_object_name = "memos"
+
+    def get_queryset(self):
+        self.filterset, self.ignored = valid_filterset(
+            self.request.GET, memos_with_relations(), self.request
+        )
+        return self.filterset.qs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        memos = list(context["memos"])
+        chosen = self.filterset.responsibility_list
+        filters = effective_filters(self.filterset)
+        departments = _by_pinyin(
+            Department.objects.filter(initiated_memos__responsibility_list=chosen).values_list(
+                "name", flat=True
+            )
+        )
+        divisions = _by_pinyin(
+            Division.objects.filter(measures__memo__responsibility_list=chosen).values_list(
+                "name", flat=True
+            )
+        )
+        # A name typed into the address bar stays visible as the selected option.
+        for name, options in (("department", departments), ("division", divisions)):
+            if filters.get(name) and filters[name] not in options:
+                options.insert(0, filters[name])
+        query = "?" + urlencode(filters) if filters else ""
+        context.update(
+            memos=memos,
+            memo_count=len(memos),
+            measure_count=sum(len(memo.measures.all()) for memo in memos),
+            responsibility_list=chosen,
+            is_current_list=chosen is not None and chosen.is_current,
+            lists=list(ResponsibilityList.objects.all()),
+            filters=filters,
+            ignored=self.ignored,
+            kinds=Memorandum.Kind.choices,
+            departments=departments,
+            divisions=divisions,
+            export_links=[
+                ("xlsx", "Excel 表格（xlsx）"),
+                ("csv", "CSV"),
+            ],
+            export_query=query,
+            filtered=bool(set(filters) - {"list"}),
+        )
+        return context
+
+
+class MemoDetailView(DetailView):
+    """``/memos/<id>/``: one memo in full, whatever its list or status."""
+
+    template_name = "memos/detail.html"
+    context_object_name = "memo"
+    queryset = memos_with_relations()
+
+
+class LookupView(TemplateView):
+    """``/lookup/``: a subject has been flagged under a listing; what must be done?"""
+
+    template_name = "memos/lookup.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        responsibility_list = current_list(self.request)
+        query = clean_query(self.request.GET.get("q"))
+        labels = listing_labels(responsibility_list)
+        answer = measures_for_listing(query, responsibility_list) if query else None
+        context.update(
+            query=query,
+            answer=answer,
+            labels=labels,
+            label_chosen=any(query in group for _, group in labels),
+            match_labels=MATCH_LABELS,
+            responsibility_list=responsibility_list,
+        )
+        return context
+
+
+class DivisionListView(ListView):
+    """``/divisions/``: every division with what it is responsible for in the current list."""
+
+    template_name = "divisions/list.html"
+    context_object_name = "divisions"
+
+    def get_queryset(self):
+        in_list = Q(
+            measures__memo__responsibility_list=current_list(self.request),
+            measures__memo__status=Memorandum.Status.IN_FORCE,
+        )
+        divisions = Division.objects.annotate(
+            memo_count=Count("measures__memo", filter=in_list, distinct=True),
+            measure_count=Count("measures", filter=in_list, distinct=True),
+        )
+        return sorted(divisions, key=lambda division: pinyin_sort_key(division.name))
+
+
+class DivisionDetailView(DetailView):
+    """``/divisions/<id>/``: the measures one division carries out, memo by memo."""
+
+    template_name = "divisions/detail.html"
+    context_object_name = "division"
+    model = Division
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        division = self.object
+        responsibility_list = current_list(self.request)
+        memos = list(
+            memos_with_relations(
+                Memorandum.objects.filter(
+                    responsibility_list=responsibility_list,
+                    status=Memorandum.Status.IN_FORCE,
+                    pk__in=Measure.objects.filter(divisions=division).values("memo_id"),
+                ),
+                measures=Measure.objects.filter(divisions=division),
+            )
+        )
+        context.update(
+            memos=memos,
+            memo_count=len(memos),
+            measure_count=sum(len(memo.measures.all()) for memo in memos),
+            responsibility_list=responsibility_list,
+        )
+        return context
+
+
+class ApiDocsView(TemplateView):
+    """``/api-docs/``: the API's endpoints and parameters, for the people who call it."""
+
+    template_name = "api_docs.html"
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header that every browser reads, Chinese name included (RFC 6266/5987)."""
+    ascii_name = filename.encode("ascii", "ignore").decode() or "export"
+    if ascii_name.startswith("."):
+        ascii_name = "memo-registry" + ascii_name
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def memo_export(request, fmt: str):
+    """``/export.<fmt>``: exactly the memos the list page shows for the same query string."""
+    if fmt not in exporting.CONTENT_TYPES:
+        raise Http404("不支持的导出格式。")
+    filterset, _ = valid_filterset(request.GET, memos_with_relations(), request)
+    response = HttpResponse(
+        exporting.export_file(filterset.qs, fmt), content_type=exporting.CONTENT_TYPES[fmt]
     )
-    return render(request, "memo_list.html", {"current": current, "memos": memos})
+    response["Content-Disposition"] = content_disposition(f"{EXPORT_NAME}.{fmt}")
+    return response

@@ -1,0 +1,13 @@
+"""Template helpers of the public pages."""
+
+from django import template
+
+from memo_registry.queries import current_list as _current_list
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def current_list(context):
+    """The current responsibility list (read once per request), for the page header."""
+    return _current_list(context.get("request"))
