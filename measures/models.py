@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -74,3 +75,38 @@ class Measure(models.Model):
     def clean(self):
         if self.memo_id and self.memo.no_function:
             raise ValidationError("该备忘录已标为“无相关职能”，不能添加措施。")
+
+
+class Feedback(models.Model):
+    """A division's report that it applied a measure to a flagged subject
+    (反馈): the closing step of the joint reward and punishment loop."""
+
+    measure = models.ForeignKey(
+        Measure, on_delete=models.PROTECT, related_name="feedback", verbose_name="措施"
+    )
+    subject = models.ForeignKey(
+        "subjects.Subject", on_delete=models.CASCADE, related_name="feedback", verbose_name="主体"
+    )
+    division = models.ForeignKey(
+        Division, on_delete=models.PROTECT, related_name="feedback", verbose_name="反馈处室"
+    )
+    done_on = models.DateField("实施日期")
+    action = models.TextField("实施情况")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name="录入人",
+    )
+    recorded_at = models.DateTimeField("录入时间", auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "实施反馈"
+        verbose_name_plural = "实施反馈"
+        ordering = ["-done_on", "-id"]
+        indexes = [models.Index(fields=["subject", "measure"], name="feedback_subject_measure_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.division} {self.done_on} {self.action[:30]}"

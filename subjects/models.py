@@ -1,7 +1,9 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
 from memo_registry.text import squeeze
+from subjects.codes import mask, parse_code
 
 
 class TargetSubject(models.Model):
@@ -33,3 +35,165 @@ class TargetSubject(models.Model):
         self.label = squeeze(self.label)
         self.definition = squeeze(self.definition)
         super().save(*args, **kwargs)
+
+
+class Subject(models.Model):
+    """An enterprise or a person that a red or black list may name.
+
+    Organisations are identified by their 统一社会信用代码, people by their
+    居民身份证号码; the code is stored canonical (no spaces, upper case).
+    """
+
+    class Kind(models.TextChoices):
+        ORGANISATION = "org", "法人和其他组织"
+        PERSON = "person", "自然人"
+
+    code = models.CharField("统一社会信用代码/身份证号码", max_length=18, unique=True)
+    kind = models.CharField("主体类型", max_length=8, choices=Kind.choices)
+    name = models.CharField("名称/姓名", max_length=200, db_index=True)
+    checksum_exception = models.BooleanField(
+        "校验位例外",
+        default=False,
+        help_text="早期试点代码的校验位不符合国家标准，经管理员核准后登记。",
+    )
+    import_batch = models.ForeignKey(
+        "audit.ImportBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="导入记录",
+        editable=False,
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "主体"
+        verbose_name_plural = "主体"
+        ordering = ["name", "code"]
+        permissions = [("view_full_identity", "可查看完整身份证号码")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["org", "person"]), name="subject_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.masked_code}）"
+
+    def save(self, *args, **kwargs):
+        self.name = squeeze(self.name)
+        super().save(*args, **kwargs)
+
+    def clean_fields(self, exclude=None):
+        # The code decides the kind, so read it before the fields are checked.
+        errors = {}
+        try:
+            parsed = parse_code(self.code, allow_bad_checksum=self.checksum_exception)
+        except ValidationError as error:
+            errors["code"] = error.messages
+        else:
+            self.code, self.kind = parsed.value, parsed.kind
+            if self.checksum_exception and parsed.checksum_ok:
+                errors["checksum_exception"] = ["该代码的校验位正确，无需登记为例外。"]
+        exclude = set(exclude or ()) | ({"code", "kind"} if "code" in errors else set())
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as error:
+            errors.update(error.message_dict)
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def masked_code(self) -> str:
+        return mask(self.code, self.kind)
+
+    def code_for(self, user) -> str:
+        """The code as ``user`` may see it: people's numbers masked unless
+        the user holds subjects.view_full_identity."""
+        if self.kind == self.Kind.PERSON and not user.has_perm("subjects.view_full_identity"):
+            return self.masked_code
+        return self.code
+
+
+class ListingQuerySet(models.QuerySet):
+    def in_force(self, on):
+        """Listings in force on the date ``on``: listed by then, not expired
+        before it (the expiry day itself still counts), not lifted by then."""
+        return self.filter(
+            models.Q(listed_on__lte=on)
+            & (models.Q(expires_on__isnull=True) | models.Q(expires_on__gte=on))
+            & (models.Q(lifted_on__isnull=True) | models.Q(lifted_on__gt=on))
+        )
+
+
+class Listing(models.Model):
+    """A subject placed on a red or black list, under a memorandum's target
+    subject (列入失信被执行人名单 …), by a source on a basis, for a period.
+
+    Whether a listing is in force is computed from its dates and the day
+    asked about (``in_force_on``), never stored.  Lifted or expired
+    listings stay on record.
+    """
+
+    subject = models.ForeignKey(
+        Subject, on_delete=models.CASCADE, related_name="listings", verbose_name="主体"
+    )
+    target_subject = models.ForeignKey(
+        TargetSubject, on_delete=models.PROTECT, related_name="listings", verbose_name="名单类别"
+    )
+    source = models.CharField("认定部门", max_length=100, blank=True)
+    basis = models.CharField("认定依据", max_length=300, blank=True)
+    listed_on = models.DateField("列入日期")
+    expires_on = models.DateField("有效期至", null=True, blank=True)
+    lifted_on = models.DateField(
+        "移出日期", null=True, blank=True, help_text="信用修复等提前移出时填写。"
+    )
+    lift_reason = models.CharField("移出原因", max_length=300, blank=True)
+    import_batch = models.ForeignKey(
+        "audit.ImportBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="导入记录",
+        editable=False,
+    )
+    history = HistoricalRecords()
+
+    objects = ListingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "名单记录"
+        verbose_name_plural = "名单记录"
+        ordering = ["-listed_on", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject", "target_subject", "listed_on"],
+                name="unique_listing_per_day",
+                violation_error_message="该主体在同一日期已列入此名单。",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expires_on__isnull=True)
+                | models.Q(expires_on__gte=models.F("listed_on")),
+                name="listing_expires_after_listed",
+                violation_error_message="有效期至不能早于列入日期。",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lifted_on__isnull=True)
+                | models.Q(lifted_on__gte=models.F("listed_on")),
+                name="listing_lifted_after_listed",
+                violation_error_message="移出日期不能早于列入日期。",
+            ),
+        ]
+        indexes = [models.Index(fields=["target_subject", "listed_on"], name="listing_target_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subject.name} 列入 {self.target_subject.label}（{self.listed_on}）"
+
+    def in_force_on(self, on) -> bool:
+        return (
+            self.listed_on <= on
+            and (self.expires_on is None or on <= self.expires_on)
+            and (self.lifted_on is None or on < self.lifted_on)
+        )

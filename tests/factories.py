@@ -4,9 +4,9 @@ import datetime
 
 import factory
 
-from measures.models import Division, Measure
+from measures.models import Division, Feedback, Measure
 from memos.models import Department, Memorandum, ResponsibilityList
-from subjects.models import TargetSubject
+from subjects.models import Listing, Subject, TargetSubject
 
 
 class ResponsibilityListFactory(factory.django.DjangoModelFactory):
@@ -81,3 +81,44 @@ class MeasureFactory(factory.django.DjangoModelFactory):
         if not create:
             return
         self.divisions.set(extracted or [DivisionFactory()])
+
+
+def valid_uscc(n: int) -> str:
+    """A made-up 统一社会信用代码 with a correct check character."""
+    from stdnum.cn import uscc
+
+    base = f"914201{n:011d}"
+    return base + uscc.calc_check_digit(base)
+
+
+class SubjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subject
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: valid_uscc(n + 1))
+    kind = Subject.Kind.ORGANISATION
+    name = factory.Sequence(lambda n: f"武汉市测试科技有限公司{n + 1}")
+
+
+class ListingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Listing
+
+    subject = factory.SubFactory(SubjectFactory)
+    target_subject = factory.SubFactory(TargetSubjectFactory)
+    source = "市质监局"
+    basis = "武质监罚〔2024〕1号"
+    listed_on = datetime.date(2024, 1, 1)
+    expires_on = datetime.date(2027, 1, 1)
+
+
+class FeedbackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Feedback
+
+    measure = factory.SubFactory(MeasureFactory)
+    subject = factory.SubFactory(SubjectFactory)
+    division = factory.SubFactory(DivisionFactory)
+    done_on = datetime.date(2024, 2, 1)
+    action = "已列为重点监管对象，提高抽查频次。"

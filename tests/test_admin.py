@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from memos.models import Memorandum
+from tests.factories import FeedbackFactory, ListingFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -12,6 +13,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def superuser_client(client, django_user_model, list_2018):
     user = django_user_model.objects.create_superuser("admin", "admin@example.com", "pw-123456")
+    measure = Memorandum.objects.get(seq=7).measures.first()
+    listing = ListingFactory(target_subject=measure.memo.target_subject)
+    FeedbackFactory(subject=listing.subject, measure=measure, division=measure.divisions.first())
     client.force_login(user)
     return client
 
