@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 
-.PHONY: install run test lint browser
+.PHONY: install run test lint browser serve loadtest
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,3 +34,21 @@ test: install browser
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Production-style serving: gunicorn, static files by whitenoise.  Needs the
+# production environment (DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL).
+WORKERS ?= 5
+serve: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/gunicorn memo_registry.wsgi -b 127.0.0.1:$(PORT) -w $(WORKERS) --access-logfile -
+
+# 50 users for 60 s with locust against gunicorn on 127.0.0.1 (PostgreSQL via
+# DATABASE_URL; a scratch database <name>_loadtest is created and dropped).
+.venv-load/.installed: loadtest/requirements.txt
+	@test -x .venv-load/bin/python || $(PYTHON) -m venv .venv-load
+	.venv-load/bin/python -m pip install --quiet --disable-pip-version-check -r loadtest/requirements.txt
+	@touch $@
+
+loadtest: install .venv-load/.installed
+	$(BIN)/python loadtest/run.py

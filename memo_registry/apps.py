@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class MemoRegistryConfig(AppConfig):
@@ -6,3 +7,19 @@ class MemoRegistryConfig(AppConfig):
 
     name = "memo_registry"
     verbose_name = "联合奖惩备忘录责任清单"
+
+    def ready(self):
+        # The roles come from a data migration; keeping them in step after
+        # every migrate (and after a test database is flushed) means a change
+        # in memo_registry/roles.py reaches existing databases too.
+        # post_migrate is sent only for apps with models, which this one has
+        # not: listen to django.contrib.auth's.
+        from django.apps import apps
+
+        post_migrate.connect(_sync_roles, sender=apps.get_app_config("auth"))
+
+
+def _sync_roles(sender, using="default", **kwargs):
+    from memo_registry.roles import sync_roles
+
+    sync_roles()

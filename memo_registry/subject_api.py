@@ -1,6 +1,6 @@
 """JSON API about flagged subjects: one subject today, and a batch check.
 
-Staff only (signed in through the session, or HTTP Basic for other systems);
+Signed-in users who may view subjects (session, or HTTP Basic for other systems);
 people's identity numbers are masked unless the user may see them in full.
 """
 
@@ -13,7 +13,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
-from rest_framework.permissions import IsAdminUser
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,6 +21,19 @@ from memo_registry.applicable import SubjectStatus, status_for
 from memo_registry.subject_check import MAX_CODES, check_codes
 from subjects.codes import parse_code
 from subjects.models import Subject
+
+
+class CanViewSubjects(BasePermission):
+    """Signed-in users who may view subjects (the roles 查阅, 编辑, 管理员)."""
+
+    message = "需要登录并具有查看主体的权限。"
+
+    def has_permission(self, request, view):
+        return bool(
+            request.user
+            and request.user.is_authenticated
+            and request.user.has_perm("subjects.view_subject")
+        )
 
 
 class ListingSerializer(serializers.Serializer):
@@ -123,7 +136,7 @@ _ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
 
 
 class SubjectDetailAPI(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanViewSubjects]
 
     @extend_schema(
         summary="一个主体今天适用的措施",
@@ -189,7 +202,7 @@ class CheckResultSerializer(serializers.Serializer):
 
 
 class SubjectCheckAPI(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanViewSubjects]
 
     @extend_schema(
         summary="批量比对：这些代码是否在名单上、适用哪些措施",

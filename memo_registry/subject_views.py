@@ -1,7 +1,8 @@
 """Pages about flagged subjects: search, one subject today, batch check.
 
 Subjects are people and enterprises: every page here needs a signed-in
-staff member, and people's identity numbers are masked unless the user holds
+member of staff who may view subjects (the roles 查阅, 编辑 and 管理员), and
+people's identity numbers are masked unless the user holds
 subjects.view_full_identity.
 """
 
@@ -9,8 +10,8 @@ from urllib.parse import quote
 
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
-from django.core.exceptions import ValidationError
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +26,12 @@ from subjects.models import Subject
 from subjects.search import search_subjects
 
 
+def _can_view_subjects(view):
+    """Anonymous visitors go to the sign-in page; signed-in users without the
+    permission get 403."""
+    return login_required(permission_required("subjects.view_subject", raise_exception=True)(view))
+
+
 def _subject_or_404(code: str) -> Subject:
     try:
         canonical = parse_code(code, allow_bad_checksum=True).value
@@ -33,7 +40,7 @@ def _subject_or_404(code: str) -> Subject:
     return get_object_or_404(Subject, code=canonical)
 
 
-@staff_member_required
+@_can_view_subjects
 def subject_search(request):
     search = search_subjects(request.GET.get("q", ""))
     page = Paginator(search.results, 50).get_page(request.GET.get("page"))
@@ -81,18 +88,18 @@ def _detail_context(request, subject, form=None):
     }
 
 
-@staff_member_required
+@_can_view_subjects
 def subject_detail(request, code):
     subject = _subject_or_404(code)
     return render(request, "subjects/detail.html", _detail_context(request, subject))
 
 
-@staff_member_required
+@_can_view_subjects
 @require_POST
 def record_feedback(request, code):
     subject = _subject_or_404(code)
     if not request.user.has_perm("measures.add_feedback"):
-        return HttpResponse("您没有录入实施反馈的权限。", status=403)
+        raise PermissionDenied("您没有录入实施反馈的权限。")
     status = status_for(subject, timezone.localdate())
     form = FeedbackForm(request.POST, applicable=status.measures)
     if not form.is_valid():
@@ -120,7 +127,7 @@ class CheckForm(forms.Form):
     )
 
 
-@staff_member_required
+@_can_view_subjects
 def subject_check(request):
     form = CheckForm(request.POST or None, request.FILES or None)
     error = None

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 admin.site.site_header = "联合奖惩备忘录责任清单 管理"
@@ -7,6 +8,15 @@ admin.site.index_title = "数据管理"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Sign-in for staff who are not admin users (查阅); no password-reset
+    # views: the intranet has no mail, administrators reset passwords.
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(success_url="/"),
+        name="password_change",
+    ),
     # Public pages and the memo API (memo_registry/web_urls.py, api_urls.py).
     path("api/subjects/", include("memo_registry.subject_api_urls")),
     path("api/", include("memo_registry.api_urls")),

@@ -9,6 +9,7 @@ text) gives the normal page, with a notice where a filter was ignored.
 
 from urllib.parse import quote, urlencode
 
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.views.generic import DetailView, ListView, TemplateView
@@ -130,9 +131,13 @@ class LookupView(TemplateView):
         return context
 
 
-class DivisionListView(ListView):
-    """``/divisions/``: every division with what it is responsible for in the current list."""
+class DivisionListView(PermissionRequiredMixin, ListView):
+    """``/divisions/``: every division with what it is responsible for in the current list.
 
+    Signed-in staff only: anonymous visitors read the list, memo pages and lookup.
+    """
+
+    permission_required = "measures.view_division"
     template_name = "divisions/list.html"
     context_object_name = "divisions"
 
@@ -148,9 +153,10 @@ class DivisionListView(ListView):
         return sorted(divisions, key=lambda division: pinyin_sort_key(division.name))
 
 
-class DivisionDetailView(DetailView):
+class DivisionDetailView(PermissionRequiredMixin, DetailView):
     """``/divisions/<id>/``: the measures one division carries out, memo by memo."""
 
+    permission_required = "measures.view_division"
     template_name = "divisions/detail.html"
     context_object_name = "division"
     model = Division

@@ -11,3 +11,36 @@ def list_2018(db):
 
     call_command("loaddata", FIXTURE_2018, verbosity=0)
     return ResponsibilityList.objects.get(doc_number="武质技监管〔2018〕22号")
+
+
+def _member(django_user_model, username, group, **extra):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username, password="pw-Registry-2018", **extra)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def clerk(db, django_user_model):
+    """A member of 查阅: reads memoranda and subjects."""
+    return _member(django_user_model, "clerk", "查阅")
+
+
+@pytest.fixture
+def editor(db, django_user_model):
+    """A member of 编辑: also edits memoranda and imports lists (admin access)."""
+    return _member(django_user_model, "editor", "编辑", is_staff=True)
+
+
+@pytest.fixture
+def administrator(db, django_user_model):
+    """A member of 管理员: also users, lists, subjects and full identity numbers."""
+    return _member(django_user_model, "administrator", "管理员", is_staff=True)
+
+
+@pytest.fixture
+def clerk_client(client, clerk):
+    client.force_login(clerk)
+    return client

@@ -232,7 +232,8 @@ def test_the_page_has_a_print_stylesheet_and_no_inline_script(client, list_2018)
     assert '"Microsoft YaHei", "微软雅黑", SimSun, "宋体"' in css
 
 
-def test_every_page_is_chinese_with_navigation_and_a_skip_link(client, list_2018):
+def test_every_page_is_chinese_with_navigation_and_a_skip_link(clerk_client, list_2018):
+    client = clerk_client
     memo = Memorandum.objects.get(seq=7)
     division = Division.objects.get(name=YW)
     for url in ["/", f"/memos/{memo.pk}/", "/lookup/", "/divisions/", f"/divisions/{division.pk}/"]:
@@ -240,9 +241,17 @@ def test_every_page_is_chinese_with_navigation_and_a_skip_link(client, list_2018
         assert '<html lang="zh-hans">' in html, url
         assert '<a class="skip-link" href="#content">跳到正文</a>' in html, url
         assert '<main id="content"' in html, url
-        for item in ["清单", "按名单查措施", "责任处室", "API 文档", "管理"]:
+        for item in ["清单", "按名单查措施", "责任处室", "API 文档"]:
             assert f">{item}</a>" in html, (url, item)
+        assert ">退出</button>" in html, url
         assert "武质技监管〔2018〕22号" in html, url
+
+
+def test_the_header_offers_sign_in_to_visitors_and_admin_to_staff(client, list_2018, editor):
+    assert ">登录</a>" in client.get("/").content.decode()
+    assert ">管理</a>" not in client.get("/").content.decode()
+    client.force_login(editor)
+    assert ">管理</a>" in client.get("/").content.decode()
 
 
 def test_every_input_has_a_label(client, list_2018):
@@ -312,8 +321,8 @@ def test_a_memo_without_function_says_so_plainly(client, list_2018):
 @pytest.mark.parametrize(
     "url", ["/memos/999999/", "/memos/99999999999999999999999/", "/divisions/999999/"]
 )
-def test_unknown_ids_give_a_chinese_404_page(client, list_2018, url):
-    response = client.get(url)
+def test_unknown_ids_give_a_chinese_404_page(clerk_client, list_2018, url):
+    response = clerk_client.get(url)
     assert response.status_code == 404
     html = response.content.decode()
     assert "页面不存在" in html
@@ -381,8 +390,8 @@ def test_odd_lookup_queries_give_a_normal_page(client, list_2018, q):
 # --- divisions ---------------------------------------------------------------------
 
 
-def test_the_division_index_counts_what_each_division_is_responsible_for(client, list_2018):
-    html = client.get("/divisions/").content.decode()
+def test_the_division_index_counts_what_each_division_is_responsible_for(clerk_client, list_2018):
+    html = clerk_client.get("/divisions/").content.decode()
     rows = re.findall(
         r'<th scope="row"><a href="/divisions/\d+/">(.*?)</a></th>\s*'
         r'<td class="num">(\d+)</td>\s*<td class="num">(\d+)</td>',
@@ -391,23 +400,23 @@ def test_the_division_index_counts_what_each_division_is_responsible_for(client,
     assert sorted(rows) == sorted([(YW, "6", "8"), ("人事处", "1", "1"), ("行政审批处", "1", "2")])
 
 
-def test_a_division_s_page_lists_only_its_own_measures(client, db):
+def test_a_division_s_page_lists_only_its_own_measures(clerk_client, db):
     current = ResponsibilityListFactory(is_current=True)
     ours = Division.objects.create(name="我们处")
     theirs = Division.objects.create(name="别人处")
     memo = MemorandumFactory(responsibility_list=current, seq=1)
     MeasureFactory(memo=memo, order=1, text="我们的措施", divisions=[ours])
     MeasureFactory(memo=memo, order=2, text="别人的措施", divisions=[theirs])
-    html = client.get(f"/divisions/{ours.pk}/").content.decode()
+    html = clerk_client.get(f"/divisions/{ours.pk}/").content.decode()
     assert "我们的措施" in html
     assert "别人的措施" not in html
     assert "负责 <strong>1</strong> 项备忘录的 <strong>1</strong> 项措施" in html
 
 
-def test_a_division_s_page_leaves_out_repealed_memos(client, list_2018):
+def test_a_division_s_page_leaves_out_repealed_memos(clerk_client, list_2018):
     repeal(4)
     division = Division.objects.get(name="行政审批处")
-    html = client.get(f"/divisions/{division.pk}/").content.decode()
+    html = clerk_client.get(f"/divisions/{division.pk}/").content.decode()
     assert "没有负责的措施" in html
 
 
@@ -461,3 +470,11 @@ def test_the_api_docs_page_names_every_endpoint(client, db):
     html = client.get(reverse("api_docs")).content.decode()
     for path in ["/api/memos/", "/api/lookup/", "/api/schema/"]:
         assert path in html
+
+
+def test_division_pages_ask_visitors_to_sign_in(client, list_2018):
+    division = Division.objects.get(name=YW)
+    for url in ["/divisions/", f"/divisions/{division.pk}/"]:
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/?next=")

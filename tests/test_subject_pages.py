@@ -6,7 +6,6 @@ import json
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
@@ -20,10 +19,9 @@ PERSON = "11010519491231002X"
 
 
 @pytest.fixture
-def staff(django_user_model):
-    user = django_user_model.objects.create_user("clerk", password="pw-123456", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="add_feedback"))
-    return user
+def staff(editor):
+    """A member of 编辑: may view subjects and record feedback."""
+    return editor
 
 
 @pytest.fixture
@@ -152,8 +150,7 @@ def test_an_invalid_code_answers_400_with_the_reason_and_an_unknown_one_404(staf
     assert staff_client.get("/subjects/914201000000000019/").status_code == 404
 
 
-def test_identity_numbers_are_masked_without_the_permission(client, django_user_model, flagged):
-    clerk = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+def test_identity_numbers_are_masked_without_the_permission(client, clerk, django_user_model, flagged):
     client.force_login(clerk)
     page = client.get(f"/subjects/{PERSON}/").content.decode()
     assert "110105********002X" in page and PERSON not in page
@@ -233,3 +230,25 @@ def test_a_ten_thousand_code_check_runs_a_bounded_number_of_queries(
             content_type="application/json",
         )
     assert response.status_code == 200 and len(response.json()["results"]) == 10_000
+
+
+def test_a_signed_in_user_without_the_permission_is_refused(client, django_user_model, flagged):
+    nobody = django_user_model.objects.create_user("nobody", password="pw", is_staff=True)
+    client.force_login(nobody)
+    assert client.get("/subjects/").status_code == 403
+    assert client.get(f"/api/subjects/{valid_uscc(7)}/").status_code == 403
+
+
+def test_a_clerk_may_look_but_not_record_feedback(client, clerk, flagged):
+    enterprise, _ = flagged
+    client.force_login(clerk)
+    page = client.get(f"/subjects/{enterprise.code}/")
+    assert page.status_code == 200 and "录入实施反馈" not in page.content.decode()
+    measure = Memorandum.objects.get(seq=7).measures.get(order=1)
+    response = client.post(
+        f"/subjects/{enterprise.code}/feedback/",
+        {"measure": measure.pk, "division": measure.divisions.get().pk,
+         "done_on": timezone.localdate().isoformat(), "action": "x"},
+    )  # fmt: skip
+    assert response.status_code == 403
+    assert Feedback.objects.count() == 0

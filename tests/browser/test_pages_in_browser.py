@@ -104,8 +104,14 @@ def test_the_lookup_answers_for_a_serious_quality_offender(page, site, shot):
         expect(rows.nth(index)).to_contain_text(text)
         expect(rows.nth(index).locator("td.division")).to_have_text("、".join(divisions))
     shot("quality-offender")
-    # The division's name leads to everything it is responsible for.
+    # The division's name leads to everything it is responsible for, once
+    # the clerk has signed in (division pages are for staff).
+    _clerk()
     rows.first.get_by_role("link", name=YW).click()
+    expect(page.locator("h1")).to_have_text("登录")
+    page.get_by_label("用户名").fill("clerk")
+    page.get_by_label("密码").fill("pw-Registry-2018")
+    page.get_by_label("密码").press("Enter")
     expect(page.locator("h1")).to_have_text(YW)
     expect(page.locator(".count")).to_contain_text("6 项备忘录的 8 项措施")
 
@@ -200,3 +206,11 @@ def test_printing_hides_the_controls_and_repeats_the_header_row(page, site, shot
     pdf = page.pdf(path=screenshot_dir / "list-print.pdf", prefer_css_page_size=True)
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert 1 < pages < 6
+
+
+def _clerk():
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user("clerk", password="pw-Registry-2018")
+    user.groups.add(Group.objects.get(name="查阅"))
+    return user

@@ -1,0 +1,53 @@
+"""The bureau at once: 50 staff browsing, searching, looking up and calling the API.
+
+Run through `make loadtest` (loadtest/run.py starts the server and the data).
+"""
+
+import os
+import random
+
+from locust import HttpUser, between, task
+
+LOOKUPS = ["失信被执行人", "严重质量违法失信", "海关失信企业", "纳税信用A级纳税人", "sxbzxr"]
+SEARCHES = ["失信", "海关", "行政审批处", "发改财金(2016)2202号", "惩戒"]
+CODES = [code for code in os.environ.get("LOADTEST_CODES", "").split(",") if code]
+
+
+class Clerk(HttpUser):
+    wait_time = between(0.1, 0.5)
+
+    def on_start(self):
+        # Staff sign in once through the admin login form (CSRF and all).
+        self.client.get("/admin/login/", name="login page")
+        token = self.client.cookies.get("csrftoken", "")
+        self.client.post(
+            "/admin/login/?next=/admin/",
+            data={
+                "username": os.environ["LOADTEST_USER"],
+                "password": os.environ["LOADTEST_PASSWORD"],
+                "csrfmiddlewaretoken": token,
+            },
+            headers={"Referer": self.host + "/admin/login/"},
+            name="login",
+        )
+
+    @task(3)
+    def list_page(self):
+        self.client.get("/", name="/")
+
+    @task(3)
+    def search(self):
+        self.client.get("/", params={"q": random.choice(SEARCHES)}, name="/?q=")
+
+    @task(3)
+    def lookup(self):
+        self.client.get("/lookup/", params={"q": random.choice(LOOKUPS)}, name="/lookup/")
+
+    @task(2)
+    def memo_api(self):
+        self.client.get("/api/memos/", name="/api/memos/")
+
+    @task(3)
+    def subject_api(self):
+        if CODES:
+            self.client.get(f"/api/subjects/{random.choice(CODES)}/", name="/api/subjects/<code>/")

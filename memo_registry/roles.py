@@ -1,0 +1,74 @@
+"""The bureau's three roles, as Django groups.
+
+查阅 reads memoranda and subjects; 编辑 also edits memoranda, measures,
+divisions, departments and target subjects, imports lists and records
+feedback; 管理员 also manages users, lists, subjects and listings, and sees
+people's full identity numbers.  A data migration creates the groups;
+``sync_roles`` can be run again (``manage.py sync_roles``) after a change here.
+"""
+
+VIEW = [
+    "memos.view_responsibilitylist",
+    "memos.view_memorandum",
+    "memos.view_department",
+    "measures.view_measure",
+    "measures.view_division",
+    "measures.view_feedback",
+    "subjects.view_targetsubject",
+    "subjects.view_subject",
+    "subjects.view_listing",
+]
+EDIT = VIEW + [
+    f"{app}.{action}_{model}"
+    for app, model in [
+        ("memos", "memorandum"),
+        ("memos", "department"),
+        ("measures", "measure"),
+        ("measures", "division"),
+        ("subjects", "targetsubject"),
+    ]
+    for action in ("add", "change", "delete")
+] + [
+    "measures.add_feedback",
+    "audit.view_importbatch",
+]
+ADMIN = EDIT + [
+    f"{app}.{action}_{model}"
+    for app, model in [
+        ("memos", "responsibilitylist"),
+        ("subjects", "subject"),
+        ("subjects", "listing"),
+        ("measures", "feedback"),
+        ("auth", "user"),
+        ("auth", "group"),
+    ]
+    for action in ("add", "change", "delete", "view")
+] + ["subjects.view_full_identity"]
+
+ROLES = {"查阅": VIEW, "编辑": EDIT, "管理员": ADMIN}
+
+
+def sync_roles(apps=None) -> None:
+    """Create the groups and give each exactly its permissions."""
+    if apps is None:
+        from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        # A migration's historical app configs have no models_module, and
+        # create_permissions skips such apps; lend them one for the call.
+        models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = models_module or True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = models_module
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for name, codenames in ROLES.items():
+        group, _ = group_model.objects.get_or_create(name=name)
+        permissions = []
+        for dotted in dict.fromkeys(codenames):
+            app_label, codename = dotted.split(".")
+            permissions.append(
+                permission_model.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        group.permissions.set(permissions)
