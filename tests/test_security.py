@@ -74,7 +74,9 @@ def _manage(*args, **env):
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS"}
+        # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a
+        # deployment never does.
+        if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "HTTPS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     clean.update(env)
     return subprocess.run(
