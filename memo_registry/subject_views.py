@@ -52,7 +52,9 @@ def subject_search(request):
 class FeedbackForm(forms.Form):
     measure = forms.TypedChoiceField(label="措施", coerce=int)
     division = forms.ModelChoiceField(label="反馈处室", queryset=Division.objects.all())
-    done_on = forms.DateField(label="实施日期", widget=forms.DateInput(attrs={"type": "date"}))
+    done_on = forms.DateField(
+        label="实施日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     action = forms.CharField(
         label="实施情况", max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -67,6 +69,15 @@ class FeedbackForm(forms.Form):
             for item in applicable
         ]
         self.fields["done_on"].initial = timezone.localdate()
+        # The division that usually reports is the first one responsible for
+        # the first open measure.
+        first = next((item for item in applicable if not item.done), None) or next(
+            iter(applicable), None
+        )
+        if first is not None:
+            self.fields["measure"].initial = first.measure.pk
+            if first.divisions:
+                self.fields["division"].initial = first.divisions[0].pk
 
     def clean_done_on(self):
         done_on = self.cleaned_data["done_on"]
