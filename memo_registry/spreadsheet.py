@@ -34,13 +34,16 @@ MAX_COMPRESSION_RATIO = 200
 # Rows beyond this are refused: no responsibility list is that long, and the
 # limit bounds the memory a hostile file can take.
 MAX_ROWS = 50_000
-# Columns beyond this are not read: a list has a dozen, and a cell far to the
-# right would otherwise make openpyxl pad every row to its column.
+# A row with content beyond this column is refused: a list has a dozen.  An
+# xlsx is read one column further, to see that content; a cell far to the
+# right of that is never read (openpyxl would pad every row up to it).
 MAX_COLUMNS = 100
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, .doc: the old binary formats
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# Files people mistake for a table: PDF, PNG, JPEG, GIF.
+_DOCUMENT_MAGIC = (b"%PDF-", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")
 _DELIMITERS = (",", ";", "\t")
 _ENCODINGS = ("utf-8-sig", "gb18030")
 
@@ -157,10 +160,11 @@ def _xlsx_rows(data: bytes, file_name: str) -> list[Row]:
         # without them openpyxl reads every row the file holds.
         sheet.reset_dimensions()
         rows = []
-        rows_read = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
+        rows_read = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1)
         for number, cells in enumerate(rows_read, 1):
             _refuse_too_many_rows(number, file_name)
-            texts = [_xlsx_text(value) for value in cells]
+            _refuse_too_many_columns(number, cells, file_name)
+            texts = [_xlsx_text(value) for value in cells[:MAX_COLUMNS]]
             while texts and not texts[-1]:
                 texts.pop()  # the padding up to MAX_COLUMNS
             rows.append(Row(number, tuple(texts)))
@@ -214,23 +218,43 @@ def _xlsx_text(value: object) -> str:
 # --- csv ----------------------------------------------------------------------
 
 
+_SAVE_AS_HINT = "请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 xlsx 后再导入。"
+
+
 def _decode(data: bytes, file_name: str) -> tuple[str, str]:
+    """(encoding, text) of a csv file; SpreadsheetError when it is not text we read.
+
+    Any NUL byte refuses the file (``spreadsheet_stream`` relies on it): it is
+    UTF-16, a binary file, or text with a NUL in it, and the message says which.
+    """
     if data.startswith(_UTF16_BOMS) or b"\x00" in data:
-        hint = "请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 xlsx 后再导入。"
         if data.startswith(_OLE_MAGIC):
             raise SpreadsheetError(
-                f"文件 {file_name} 是旧版 Excel（.xls）等二进制格式，不能导入。{hint}"
+                f"文件 {file_name} 是旧版 Excel（.xls）等二进制格式，不能导入。{_SAVE_AS_HINT}"
             )
-        if data.startswith(_UTF16_BOMS):
-            raise SpreadsheetError(f"文件 {file_name} 是 UTF-16 编码的文本，不能导入。{hint}")
-        raise SpreadsheetError(f"文件 {file_name} 不是电子表格（xlsx 或 csv），不能导入。{hint}")
+        if data.startswith(_UTF16_BOMS) or _utf16_without_bom(data):
+            raise SpreadsheetError(
+                f"文件 {file_name} 是 UTF-16 编码的文本，不能导入。{_SAVE_AS_HINT}"
+            )
+        if not data.startswith(_DOCUMENT_MAGIC) and _text_with_nul(data):
+            line = data[: data.index(b"\x00")].count(b"\n") + 1
+            raise SpreadsheetError(
+                f"文件 {file_name} 第 {line} 行含有空字符（NUL），不是正常的表格文本，未导入。"
+                "请删去该字符后再导入。"
+            )
+        raise SpreadsheetError(
+            f"文件 {file_name} 不是电子表格（xlsx 或 csv），不能导入。{_SAVE_AS_HINT}"
+        )
     has_bom = data.startswith(b"\xef\xbb\xbf")
     for encoding in _ENCODINGS:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        if _looks_binary(text):
+        # GB18030 decodes almost any bytes: a binary file can pass as text.  A
+        # file that is valid UTF-8 is text, whatever control characters its
+        # cells hold (they are removed from every cell).
+        if encoding == "gb18030" and _looks_binary(text):
             break
         if encoding == "utf-8-sig" and not has_bom:
             encoding = "utf-8"
@@ -238,6 +262,32 @@ def _decode(data: bytes, file_name: str) -> tuple[str, str]:
     raise SpreadsheetError(
         f"文件 {file_name} 不是电子表格（xlsx，或 UTF-8、GB18030/GBK 编码的 csv），不能导入。"
     )
+
+
+def _utf16_without_bom(data: bytes) -> bool:
+    # In UTF-16 every ASCII character (digits, commas, line breaks) has a NUL
+    # byte on the same side: all at even offsets (big-endian) or all at odd.
+    sample = data[:8192]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if even + odd < 4 or min(even, odd) * 10 > even + odd:
+        return False
+    codec = "utf-16-be" if even > odd else "utf-16-le"
+    text = sample[: len(sample) // 2 * 2].decode(codec, errors="replace")
+    return not _looks_binary(text) and text.count("\ufffd") <= 1
+
+
+def _text_with_nul(data: bytes) -> bool:
+    # A stray NUL or two in what is otherwise text; many make a binary file.
+    if data.count(0) * 100 > len(data):
+        return False
+    rest = data.replace(b"\x00", b"")
+    for encoding in _ENCODINGS:
+        try:
+            text = rest.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return not _looks_binary(text)
+    return False
 
 
 def _looks_binary(text: str) -> bool:
@@ -254,16 +304,29 @@ def _looks_binary(text: str) -> bool:
     return odd > max(2, len(sample) // 100)
 
 
+# What csv.Error says, in the words of the person who saved the file.
+_CSV_ERRORS = {
+    "unexpected end of data": "有一个以引号开头的单元格直到文件末尾都没有结束的引号",
+    "expected after": "引号后面紧跟着别的字符，引号没有成对",
+    "field limit": "有单元格过长",
+}
+
+
 def _csv_rows(text: str, file_name: str) -> list[Row]:
     delimiter = _sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: an unclosed quote is an error, not the rest of the file swallowed
+    # into one cell (which could turn the memos below it into one memo's text).
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows = []
     try:
         for number, cells in enumerate(reader, 1):
             _refuse_too_many_rows(number, file_name)
+            _refuse_too_many_columns(number, cells, file_name)
             rows.append(Row(number, tuple(_clean(cell) for cell in cells[:MAX_COLUMNS])))
     except csv.Error as error:
-        reason = "有单元格过长" if "field limit" in str(error) else str(error)
+        reason = next(
+            (words for key, words in _CSV_ERRORS.items() if key in str(error)), str(error)
+        )
         raise SpreadsheetError(
             f"文件 {file_name} 第 {len(rows) + 1} 行无法按 csv 读取（{reason}），未导入。"
         ) from error
@@ -293,6 +356,14 @@ def _sniff_delimiter(text: str) -> str:
 
 def _clean(text: str) -> str:
     return strip_control(text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _refuse_too_many_columns(number: int, cells, file_name: str) -> None:
+    if any(str(cell).strip() for cell in cells[MAX_COLUMNS:] if cell is not None):
+        raise SpreadsheetError(
+            f"文件 {file_name} 第 {number} 行在第 {MAX_COLUMNS} 列之后还有内容"
+            f"（共 {len(cells)} 列），不像是一份清单，未导入。"
+        )
 
 
 def _refuse_too_many_rows(number: int, file_name: str) -> None:

@@ -139,7 +139,12 @@ def find_header(sheet: Sheet, errors: ErrorList) -> Header | None:
         if len(columns) > len(best):
             best = columns
     if not best:
-        errors.add(f"找不到表头行：表格须有 {'、'.join(REQUIRED_COLUMNS)} 这些列。")
+        hint = ""
+        if sheet.encoding == "gb18030":
+            # GB18030 decodes the bytes of any encoding: Shift-JIS, Big5,
+            # Latin-1 text comes out as nonsense in which no header is found.
+            hint = "如果文件确有表头，它可能不是 UTF-8 或 GB18030（GBK）编码，请另存为“CSV UTF-8”后再导入。"
+        errors.add(f"找不到表头行：表格须有 {'、'.join(REQUIRED_COLUMNS)} 这些列。{hint}")
     else:
         missing = [name for name in REQUIRED_COLUMNS if name not in best]
         errors.add(f"缺少必需的列：{'、'.join(missing)}。")
