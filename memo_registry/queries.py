@@ -64,13 +64,19 @@ def memos_with_relations(
     )
 
 
+def all_lists(request: HttpRequest) -> list[ResponsibilityList]:
+    """Every responsibility list (a handful), read once per request."""
+    if not hasattr(request, "_all_lists"):
+        request._all_lists = list(ResponsibilityList.objects.all())
+    return request._all_lists
+
+
 def current_list(request: HttpRequest | None = None) -> ResponsibilityList | None:
-    """The current responsibility list, read once per request."""
+    """The current responsibility list, read once per request (with the others:
+    the list page offers them all, and they are few)."""
     if request is None:
         return ResponsibilityList.current()
-    if not hasattr(request, "_current_list"):
-        request._current_list = ResponsibilityList.current()
-    return request._current_list
+    return next((item for item in all_lists(request) if item.is_current), None)
 
 
 class CleanTextField(forms.CharField):

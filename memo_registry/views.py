@@ -19,12 +19,13 @@ from memo_registry import exporting
 from memo_registry.lookup import MATCH_LABELS, listing_labels, measures_for_listing
 from memo_registry.queries import (
     MemoFilterSet,
+    all_lists,
     current_list,
     memos_with_relations,
     valid_filterset,
 )
 from memo_registry.search import clean_query, pinyin_sort_key
-from memos.models import Department, Memorandum, ResponsibilityList
+from memos.models import Department, Memorandum
 
 EXPORT_NAME = "联合奖惩备忘录责任清单"
 
@@ -52,6 +53,21 @@ class MemoListView(ListView):
 
     template_name = "memos/list.html"
     context_object_name = "memos"
+    # A city list is tens of memoranda and fits one page; a province's
+    # thousand would be a 1.6 MB page taking most of a second to render.
+    paginate_by = 50
+
+    def paginate_queryset(self, queryset, page_size):
+        """Like ListView's, but a page number out of range or not a number
+        shows the nearest page instead of a 404, and the memo and measure
+        totals come from one query."""
+        self.totals = Memorandum.objects.filter(pk__in=queryset.values("pk")).aggregate(
+            memos=Count("pk", distinct=True), measures=Count("measures")
+        )
+        paginator = self.get_paginator(queryset, page_size, allow_empty_first_page=True)
+        paginator.count = self.totals["memos"]  # a cached_property: no COUNT query
+        page = paginator.get_page(self.request.GET.get("page"))
+        return paginator, page, page.object_list, page.has_other_pages()
 
     def get_queryset(self):
         self.filterset, self.ignored = valid_filterset(
@@ -62,6 +78,7 @@ class MemoListView(ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         memos = list(context["memos"])
+        paginator = context["paginator"]
         chosen = self.filterset.responsibility_list
         filters = effective_filters(self.filterset)
         departments = _by_pinyin(
@@ -81,11 +98,12 @@ class MemoListView(ListView):
         query = "?" + urlencode(filters) if filters else ""
         context.update(
             memos=memos,
-            memo_count=len(memos),
-            measure_count=sum(len(memo.measures.all()) for memo in memos),
+            memo_count=paginator.count,
+            measure_count=self.totals["measures"],
+            page_query=urlencode(filters) + "&" if filters else "",
             responsibility_list=chosen,
             is_current_list=chosen is not None and chosen.is_current,
-            lists=list(ResponsibilityList.objects.all()),
+            lists=all_lists(self.request),
             filters=filters,
             ignored=self.ignored,
             kinds=Memorandum.Kind.choices,

@@ -478,3 +478,49 @@ def test_division_pages_ask_visitors_to_sign_in(client, list_2018):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/?next=")
+
+
+# --- a long list ---------------------------------------------------------------
+
+
+@pytest.fixture
+def long_list(db):
+    from tests.test_query_counts import build_list
+
+    return build_list(120)
+
+
+def _in_force():
+    from measures.models import Measure
+
+    memos = Memorandum.objects.filter(status="in_force")
+    return memos.count(), Measure.objects.filter(memo__in=memos).count()
+
+
+def test_a_long_list_is_paged_with_the_totals_of_the_whole_view(client, long_list):
+    memos, measures = _in_force()
+    assert 100 < memos <= 150
+    first = client.get("/")
+    assert len(shown_seqs(first)) == 50
+    html = first.content.decode()
+    assert f"共 <strong>{memos}</strong> 项备忘录、<strong>{measures}</strong> 项措施" in html
+    assert "第 1 / 3 页" in html and 'href="?page=2"' in html
+    assert len(shown_seqs(client.get("/", {"page": 3}))) == memos - 100
+
+
+@pytest.mark.parametrize(("page", "expected"), [("999", 3), ("abc", 1), ("-1", 3), ("", 1)])
+def test_an_odd_page_number_shows_the_nearest_page(client, long_list, page, expected):
+    response = client.get("/", {"page": page})
+    assert response.status_code == 200
+    assert f"第 {expected} / 3 页" in response.content.decode()
+
+
+def test_paging_keeps_the_filters(client, long_list):
+    html = client.get("/", {"kind": "punishment"}).content.decode()
+    assert "page=2" not in html or "kind=punishment&amp;page=2" in html
+
+
+def test_the_export_of_a_paged_view_holds_every_row(client, long_list):
+    response = client.get("/export.csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows) == 1 + _in_force()[0]

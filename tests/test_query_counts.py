@@ -147,3 +147,13 @@ def test_pages_and_api_run_a_fixed_number_of_queries_at_1000_memos(
 
     # Truly flat: not merely under the ceiling, but the same count as at 10 memos.
     assert at_1000 == at_10
+
+
+@pytest.mark.parametrize("url", ["/", "/api/memos/", "/?kind=punishment&page=2"])
+def test_the_list_and_the_memo_api_take_at_most_eight_queries_for_a_visitor(
+    client, db, django_assert_max_num_queries, url
+):
+    build_list(1000)
+    with django_assert_max_num_queries(8):
+        response = client.get(url)
+    assert response.status_code == 200
