@@ -52,3 +52,11 @@ serve: install
 
 loadtest: install .venv-load/.installed
 	$(BIN)/python loadtest/run.py
+
+# The benchmark of docs/performance.md: a million listings, the lookup over
+# HTTP, the list pages and the memo import, each against its floor.  Needs
+# PostgreSQL through DATABASE_URL; works in a scratch database <name>_bench
+# created beside it and dropped after.  BENCH_ROWS=10000 make bench is quick.
+.PHONY: bench
+bench: install
+	$(BIN)/python -m bench.run

@@ -68,19 +68,35 @@ def _csv(path: Path, size: int) -> tuple[StreamedFile, Iterator[tuple[int, list]
         spreadsheet._decode(head, path.name)  # refuses UTF-16 and binary files, with its message
     encoding, digest = _detect_encoding(path)
     text_head = head.decode(encoding, errors="ignore").lstrip("\ufeff")
-    if spreadsheet._looks_binary(text_head):
+    # GB18030 decodes the bytes of any file: only there can text full of
+    # control characters be a binary file (valid UTF-8 is text; its stray
+    # control characters are removed from the cells).
+    if encoding == "gb18030" and spreadsheet._looks_binary(text_head):
         raise SpreadsheetError(f"文件 {path.name} 不是电子表格（xlsx 或 csv），不能导入。")
     delimiter = spreadsheet._sniff_delimiter(text_head)
     info = StreamedFile(path.name, "csv", encoding, digest, size)
+    width = spreadsheet.MAX_COLUMNS
 
     def rows() -> Iterator[tuple[int, list]]:
         python_encoding = "utf-8-sig" if encoding == "utf-8" else encoding
+        number = 0
         with path.open("r", encoding=python_encoding, newline="") as text:
-            reader = csv.reader(text, delimiter=delimiter)
+            # strict: an unclosed quote is an error, not the rest of the file
+            # swallowed into one cell.
+            reader = csv.reader(text, delimiter=delimiter, strict=True)
             try:
-                yield from enumerate(reader, 1)
+                for number, cells in enumerate(reader, 1):
+                    if len(cells) > width:
+                        spreadsheet._refuse_too_many_columns(number, cells, path.name)
+                    yield number, cells
             except csv.Error as error:
-                raise SpreadsheetError(f"文件 {path.name} 不是有效的 csv 文件：{error}") from error
+                reason = next(
+                    (words for key, words in spreadsheet._CSV_ERRORS.items() if key in str(error)),
+                    str(error),
+                )
+                raise SpreadsheetError(
+                    f"文件 {path.name} 第 {number + 1} 行无法按 csv 读取（{reason}），未导入。"
+                ) from error
 
     return info, rows()
 
@@ -133,6 +149,8 @@ def _xlsx(path: Path, size: int) -> tuple[StreamedFile, Iterator[tuple[int, list
             sheet = workbook.worksheets[0]
             sheet.reset_dimensions()
             for number, cells in enumerate(sheet.iter_rows(values_only=True), 1):
+                if len(cells) > spreadsheet.MAX_COLUMNS:
+                    spreadsheet._refuse_too_many_columns(number, cells, path.name)
                 yield number, [_cell(value) for value in cells]
         except SpreadsheetError:
             raise

@@ -136,11 +136,21 @@ class Listing(models.Model):
     listings stay on record.
     """
 
+    # No index of their own: unique_listing_per_day starts with subject and
+    # listing_target_idx with target_subject, and serve the same lookups.
     subject = models.ForeignKey(
-        Subject, on_delete=models.CASCADE, related_name="listings", verbose_name="主体"
+        Subject,
+        on_delete=models.CASCADE,
+        related_name="listings",
+        verbose_name="主体",
+        db_index=False,
     )
     target_subject = models.ForeignKey(
-        TargetSubject, on_delete=models.PROTECT, related_name="listings", verbose_name="名单类别"
+        TargetSubject,
+        on_delete=models.PROTECT,
+        related_name="listings",
+        verbose_name="名单类别",
+        db_index=False,
     )
     source = models.CharField("认定部门", max_length=100, blank=True)
     basis = models.CharField("认定依据", max_length=300, blank=True)

@@ -7,9 +7,13 @@ import sys
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from openpyxl import Workbook
+from stdnum.cn import uscc
 
 from memo_registry.audit.models import ImportBatch
+from memo_registry.spreadsheet_stream import open_rows
+from memo_registry.subject_import import SubjectImportError, import_subject_rows
 from subjects.models import Listing, Subject
 from tests.factories import valid_uscc
 
@@ -24,7 +28,7 @@ def _rows(n=3):
             valid_uscc(i),
             f"武汉市某某{i}有限公司",
             "发改财金(2016)2202号",
-            "2025-01-0{}".format(i % 9 + 1),
+            f"2025-01-0{i % 9 + 1}",
             "2028-01-01",
             "市质监局",
         ]
@@ -191,3 +195,146 @@ def test_the_command_fails_without_a_traceback(tmp_path):
     )
     assert result.returncode != 0
     assert "UTF-16" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- the quick path and the two ways of writing (docs/performance.md) -------
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="COPY and index rebuilds are PostgreSQL's"
+)
+
+
+def _import(path):
+    info, rows = open_rows(path)
+    return import_subject_rows(rows, file_name=info.file_name, sha256=info.sha256)
+
+
+def test_a_row_the_file_repeats_is_written_once(list_2018, tmp_path):
+    rows = _rows(2)
+    rows.append(list(rows[0]))
+    result = _import(_csv(tmp_path / "twice.csv", rows))
+    assert Listing.objects.count() == 2 and Subject.objects.count() == 2
+    assert (result.rows, result.listings_created, result.listings_unchanged) == (3, 2, 1)
+
+
+def test_a_subject_on_two_lists_is_one_subject_with_two_listings(list_2018, tmp_path):
+    rows = _rows(1)
+    rows.append([rows[0][0], rows[0][1], "失信被执行人", "2025-02-01", "", "法院"])
+    _import(_csv(tmp_path / "two.csv", rows))
+    subject = Subject.objects.get()
+    assert sorted(subject.listings.values_list("target_subject__label", flat=True)) == [
+        "严重质量违法失信行为当事人",
+        "失信被执行人",
+    ]
+
+
+def test_cells_that_need_cleaning_give_what_clean_cells_give(list_2018, tmp_path):
+    clean = _rows(2)
+    messy = [
+        [
+            " " + row[0][:4].lower() + " " + row[0][4:].lower() + " ",
+            "武汉市 某某 " + row[1][5:] + " ",
+            " 发改财金 ( 2016 ) 2202号",
+            row[3].replace("-0", "/").replace("-", "/"),
+            row[4].replace("-", "") if i else row[4],
+            " 市质监局 ",
+        ]
+        for i, row in enumerate(clean)
+    ]
+    _import(_csv(tmp_path / "clean.csv", clean))
+    expected = _snapshot()[:2]
+    Listing.objects.all().delete()
+    Subject.objects.all().delete()
+    _import(_csv(tmp_path / "messy.csv", messy))
+    assert _snapshot()[:2] == expected
+
+
+def test_one_code_with_two_names_is_refused_naming_both_rows(list_2018, tmp_path):
+    rows = _rows(2)
+    rows[1][0] = rows[0][0]
+    with pytest.raises(CommandError) as error:
+        call_command("import_subjects", str(_csv(tmp_path / "names.csv", rows)))
+    assert f"第 3 行「名称」列：同一代码 {valid_uscc(1)} 在第 2 行的名称与本行不同" in str(
+        error.value
+    )
+    assert Subject.objects.count() == 0
+
+
+def test_a_credit_code_that_reads_as_a_birth_date_is_an_organisation(list_2018, tmp_path):
+    code = "91420112000101002" + uscc.calc_check_digit("91420112000101002")
+    rows = _rows(1)
+    rows[0][0] = code
+    _import(_csv(tmp_path / "date.csv", rows))
+    assert Subject.objects.get().kind == "org"
+
+
+def test_backslashes_and_tabs_reach_the_database_as_typed(list_2018, tmp_path):
+    rows = _rows(1)
+    rows[0][1] = "甲\\乙\\N公司"
+    rows[0][5] = "C:\\x\ty"
+    _import(_csv(tmp_path / "escape.csv", rows))
+    listing = Listing.objects.select_related("subject").get()
+    assert listing.subject.name == "甲\\乙\\N公司"
+    assert listing.source == "C:\\x y"
+
+
+def test_a_renamed_subject_is_updated_and_counted(list_2018, tmp_path):
+    rows = _rows(2)
+    _import(_csv(tmp_path / "a.csv", rows))
+    rows[0][1] = "武汉市新名称有限公司"
+    result = _import(_csv(tmp_path / "b.csv", rows))
+    assert (result.subjects_created, result.subjects_updated) == (0, 1)
+    assert Subject.objects.get(code=valid_uscc(1)).name == "武汉市新名称有限公司"
+    assert result.listings_unchanged == 2
+
+
+def _schema() -> list:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes"
+            " WHERE tablename IN ('subjects_subject', 'subjects_listing')"
+            " UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid IN ('subjects_subject'::regclass, 'subjects_listing'::regclass)"
+            " ORDER BY 1"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@postgres_only
+def test_a_load_into_an_empty_registry_rebuilds_every_index_and_constraint(list_2018, tmp_path):
+    before = _schema()
+    first = _import(_csv(tmp_path / "a.csv", _rows(5)))
+    assert first.path == "bulk" and _schema() == before
+    second = _import(_csv(tmp_path / "b.csv", _rows(7)))
+    assert second.path == "merge" and _schema() == before
+    assert (second.subjects_created, second.listings_created, second.listings_unchanged) == (
+        2,
+        2,
+        5,
+    )
+    with connection.cursor() as cursor:  # the sequences went past the ids given
+        cursor.execute("SELECT max(id) FROM subjects_subject")
+        highest = cursor.fetchone()[0]
+    assert Subject.objects.create(code=valid_uscc(99), kind="org", name="手工").pk > highest
+
+
+@postgres_only
+def test_a_refused_load_into_an_empty_registry_leaves_its_indexes(list_2018, tmp_path):
+    before = _schema()
+    rows = _rows(3)
+    rows[2][3] = "2025-13-45"
+    with pytest.raises(SubjectImportError):
+        _import(_csv(tmp_path / "bad.csv", rows))
+    assert _schema() == before and Subject.objects.count() == 0
+
+
+def test_a_file_broken_half_way_is_refused_with_its_row_and_nothing_written(list_2018, tmp_path):
+    # The first rows are already streaming into the database when the break
+    # is read: the transaction goes, and the message names the row.
+    path = _csv(tmp_path / "broken.csv", _rows(5000))
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(f'{valid_uscc(9999)},"未结束的引号,失信企业,2025-01-01,,来源\n')
+    before = _snapshot()
+    with pytest.raises(CommandError, match="第 5002 行无法按 csv 读取（.*引号"):
+        call_command("import_subjects", str(path))
+    assert _snapshot() == before

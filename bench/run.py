@@ -1,0 +1,537 @@
+"""``make bench``: the registry at city and province scale, against the floor.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/memo_registry make bench
+
+The benchmark never touches the database DATABASE_URL names: it creates a
+scratch database next to it (``<name>_bench``), works there and drops it at
+the end (``BENCH_KEEP_DB=1`` keeps it).  It builds deterministic synthetic
+data, measures each path and the fastest thing that could do the same job on
+the same machine (the floor), prints a table, and as its last line
+``BENCH {json}``.  docs/performance.md explains every figure.
+
+Knobs (environment): BENCH_ROWS (listing rows, default 1,000,000),
+BENCH_IEX_ROWS (sample for django-import-export, default 10,000),
+BENCH_MEMOS (memos in the generated spreadsheet, default 5,000),
+BENCH_REQUESTS (requests per load run, default 4,000), BENCH_CONCURRENCY
+(default 8), BENCH_WORKERS / BENCH_THREADS (gunicorn gthread, default 3 × 2).
+"""
+
+import contextlib
+import http.client
+import io
+import json
+import os
+import platform
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+TARGETS = {
+    "import_vs_copy": ("≤ 4", lambda v: v <= 4),
+    "import_vs_iex": ("≥ 50", lambda v: v >= 50),
+    "lookup_p95_ms": ("≤ 15 ms", lambda v: v <= 15),
+    "lookup_vs_floor": ("≥ 0.5", lambda v: v >= 0.5),
+    "list_queries": ("≤ 8", lambda v: v <= 8),
+    "list_ms": ("≤ 150 ms", lambda v: v <= 150),
+    "memo_import_s": ("< 1 s", lambda v: v < 1),
+    "memo_import_5k_s": ("< 30 s", lambda v: v < 30),
+}
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw.replace("_", "").replace(",", "")) if raw else default
+
+
+class Bench:
+    def __init__(self):
+        self.rows = _env_int("BENCH_ROWS", 1_000_000)
+        self.iex_rows = min(_env_int("BENCH_IEX_ROWS", 10_000), self.rows)
+        self.memos = _env_int("BENCH_MEMOS", 5000)
+        self.requests = _env_int("BENCH_REQUESTS", 4000)
+        self.concurrency = _env_int("BENCH_CONCURRENCY", 8)
+        self.workers = _env_int("BENCH_WORKERS", 3)
+        self.threads = _env_int("BENCH_THREADS", 2)
+        self.figures: dict = {}
+        self.notes: list[tuple[str, str]] = []
+        self.tmp = Path(tempfile.mkdtemp(prefix="memo-bench-"))
+        self.server = None
+
+    # --- the scratch database -------------------------------------------
+
+    def open_scratch_database(self) -> None:
+        url = os.environ.get("DATABASE_URL", "")
+        if urlsplit(url).scheme not in ("postgres", "postgresql", "pgsql"):
+            sys.exit(
+                "make bench needs PostgreSQL: DATABASE_URL=postgres://user@host:5432/name make bench"
+                " (a scratch database <name>_bench is created next to it and dropped after)."
+            )
+        import psycopg2
+
+        parts = urlsplit(url)
+        name = parts.path.lstrip("/")
+        self.scratch = f"{name}_bench"
+        self.scratch_url = urlunsplit(parts._replace(path="/" + self.scratch))
+        # Connect to the named database to create the scratch one next to it
+        # (to the maintenance database "postgres" when it does not exist yet).
+        try:
+            psycopg2.connect(url).close()
+            self.admin_url = url
+        except psycopg2.OperationalError:
+            self.admin_url = urlunsplit(parts._replace(path="/postgres"))
+        with contextlib.closing(psycopg2.connect(self.admin_url)) as connection:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{self.scratch}"')
+                cursor.execute(f'CREATE DATABASE "{self.scratch}"')
+        os.environ.update(
+            DATABASE_URL=self.scratch_url,
+            DJANGO_SETTINGS_MODULE="bench.settings",
+            DEBUG="0",
+            SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(40),
+            ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+            HTTPS="0",  # plain HTTP on loopback, as make loadtest; TLS is the proxy's
+            CONN_MAX_AGE=os.environ.get("CONN_MAX_AGE", "60"),
+        )
+
+    def drop_scratch_database(self) -> None:
+        if os.environ.get("BENCH_KEEP_DB"):
+            print(f"(scratch database {self.scratch} kept)")
+            return
+        import psycopg2
+        from django.db import connections
+
+        with contextlib.suppress(Exception):  # Django may not be set up yet
+            connections.close_all()
+        with contextlib.closing(psycopg2.connect(self.admin_url)) as connection:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{self.scratch}"')
+
+    def setup_django(self) -> None:
+        os.chdir(BASE_DIR)
+        sys.path.insert(0, str(BASE_DIR))
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        call_command("load_initial_list", stdout=io.StringIO())
+
+    # --- helpers ---------------------------------------------------------
+
+    @staticmethod
+    def sql(statement: str, params=None):
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description else None
+
+    def empty_registry(self) -> None:
+        self.sql("TRUNCATE subjects_listing, subjects_subject, measures_feedback")
+
+    def step(self, message: str) -> None:
+        print(f"· {message}", file=sys.stderr, flush=True)
+
+    def machine(self) -> dict:
+        memory = 0
+        with contextlib.suppress(OSError):
+            for line in Path("/proc/meminfo").read_text().splitlines():
+                if line.startswith("MemTotal:"):
+                    memory = int(line.split()[1]) * 1024
+        settings = dict(
+            self.sql(
+                "SELECT name, current_setting(name) FROM pg_settings WHERE name IN"
+                " ('shared_buffers', 'max_wal_size', 'max_parallel_maintenance_workers',"
+                " 'synchronous_commit', 'work_mem', 'maintenance_work_mem')"
+            )
+        )
+        cpu = ""
+        with contextlib.suppress(OSError):
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        return {
+            "cpu": cpu,
+            "cores": os.cpu_count(),
+            "memory_gb": round(memory / 2**30, 1),
+            "postgresql": self.sql("SHOW server_version")[0][0],
+            "python": platform.python_version(),
+            "load_average": os.getloadavg()[0],
+            "pg_settings": settings,
+        }
+
+    # --- listing files ---------------------------------------------------
+
+    def write_files(self) -> None:
+        from bench.data import list_bases, write_listings
+        from memos.models import ResponsibilityList
+
+        self.bases = list_bases(ResponsibilityList.current())
+        self.step(f"generating {self.rows:,} listing rows")
+        self.file = write_listings(self.tmp / f"listings_{self.rows}.csv", self.rows, self.bases)
+        self.sizes = sorted({max(self.rows // 100, 10), max(self.rows // 10, 10), self.rows})
+        self.files = {self.rows: self.file}
+        for size in self.sizes + [self.iex_rows]:
+            if size in self.files:
+                continue
+            path = self.tmp / f"listings_{size}.csv"
+            with (
+                self.file.open(encoding="utf-8") as source,
+                path.open("w", encoding="utf-8") as out,
+            ):
+                for number, line in enumerate(source):
+                    if number > size:
+                        break
+                    out.write(line)
+            self.files[size] = path
+
+    # --- import against COPY ---------------------------------------------
+
+    def copy_floor(self) -> float:
+        """A bare COPY of the same file into an unindexed (logged) table."""
+        from django.db import connection
+
+        timings = []
+        for _ in range(3):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "CREATE TABLE bench_floor (code text, name text, basis text, listed_on text,"
+                    " expires_on text, source text, reason text)"
+                )
+                with self.file.open("rb") as handle:
+                    started = time.perf_counter()
+                    cursor.copy_expert(
+                        "COPY bench_floor FROM STDIN WITH (FORMAT csv, HEADER true)",
+                        handle,
+                        1 << 20,
+                    )
+                    timings.append(time.perf_counter() - started)
+                cursor.execute("DROP TABLE bench_floor")
+        return statistics.median(timings)
+
+    def import_file(self, path: Path):
+        from memo_registry.spreadsheet_stream import open_rows
+        from memo_registry.subject_import import import_subject_rows
+
+        started = time.perf_counter()
+        info, rows = open_rows(path)
+        result = import_subject_rows(rows, file_name=info.file_name, sha256=info.sha256)
+        return time.perf_counter() - started, result
+
+    def vacuum(self) -> float:
+        started = time.perf_counter()
+        self.sql("VACUUM ANALYZE subjects_subject")
+        self.sql("VACUUM ANALYZE subjects_listing")
+        return time.perf_counter() - started
+
+    def import_against_iex(self) -> None:
+        from bench.iex import import_file
+
+        sample = self.files[self.iex_rows]
+        self.step(f"django-import-export against ours, {self.iex_rows:,} rows")
+        self.empty_registry()
+        seconds, _ = self.import_file(sample)
+        ours = self.iex_rows / seconds
+        self.empty_registry()
+        started = time.perf_counter()
+        imported = import_file(sample)
+        iex = imported / (time.perf_counter() - started)
+        self.empty_registry()
+        self.figures.update(
+            iex_rows=self.iex_rows,
+            iex_rows_per_s=round(iex, 1),
+            ours_rows_per_s=round(ours, 1),
+            import_vs_iex=round(ours / iex, 1),
+        )
+
+    # --- lookups over HTTP -----------------------------------------------
+
+    def start_server(self) -> None:
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
+        from django.test import Client
+
+        # A counter clerk: the 查阅 role, signed in once (a session cookie, so
+        # that no request pays for password hashing).
+        user = get_user_model().objects.create_user("bench")
+        user.groups.add(Group.objects.get(name="查阅"))
+        client = Client()
+        client.force_login(user)
+        self.headers = {"Cookie": f"sessionid={client.cookies['sessionid'].value}"}
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.server = subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn", "memo_registry.wsgi:application",
+                "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
+                "--worker-class", "gthread", "--threads", str(self.threads),
+                "--log-level", "warning",
+            ],
+            cwd=BASE_DIR,
+            env=dict(os.environ),
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                probe = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                probe.request("GET", "/bench/floor/", headers=self.headers)
+                if probe.getresponse().status == 200:
+                    break
+                raise RuntimeError("the floor view refused the benchmark's session")
+            except OSError:
+                if time.monotonic() > deadline or self.server.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.2)
+
+    def stop_server(self) -> None:
+        if self.server is not None and self.server.poll() is None:
+            self.server.terminate()
+            self.server.wait(timeout=30)
+
+    def load(self, paths: list[str], requests: int):
+        from bench.load import hammer
+
+        hammer(
+            self.port,
+            paths,
+            headers=self.headers,
+            concurrency=self.concurrency,
+            requests=min(300, requests),
+        )  # fmt: skip  (warm every worker)
+        return hammer(
+            self.port, paths, headers=self.headers, concurrency=self.concurrency,
+            requests=requests, seconds=60,
+        )  # fmt: skip
+
+    def lookup_paths(self, subjects: int) -> list[str]:
+        from bench.data import _subject
+
+        numbers = sorted({(index * 104729) % subjects for index in range(min(500, subjects))})
+        return [f"/api/subjects/{_subject(number)[0]}/" for number in numbers]
+
+    @staticmethod
+    def summary(result) -> dict:
+        if result.errors:
+            raise RuntimeError(f"load run answered errors: {result.errors}")
+        return {
+            "p50_ms": round(result.percentile_ms(0.50), 2),
+            "p95_ms": round(result.percentile_ms(0.95), 2),
+            "rps": round(result.rps, 1),
+            "requests": result.requests,
+        }
+
+    # --- the runs ---------------------------------------------------------
+
+    def growth_and_headline(self) -> None:
+        growth = {}
+        for size in self.sizes:
+            self.step(f"import {size:,} rows into an empty registry, then lookups")
+            self.empty_registry()
+            seconds, result = self.import_file(self.files[size])
+            vacuum = self.vacuum()
+            subjects = self.sql("SELECT count(*) FROM subjects_subject")[0][0]
+            paths = self.lookup_paths(subjects)
+            requests = self.requests if size == self.rows else max(self.requests // 3, 100)
+            lookup = self.summary(self.load(paths, requests))
+            growth[str(size)] = {
+                "import_s": round(seconds, 2),
+                "rows_per_s": round(size / seconds),
+                "lookup_p50_ms": lookup["p50_ms"],
+                "lookup_p95_ms": lookup["p95_ms"],
+                "lookup_rps": lookup["rps"],
+            }
+        self.figures["growth"] = growth
+        self.figures.update(
+            import_rows=self.rows,
+            import_s=round(seconds, 2),
+            import_path=result.path,
+            import_steps_s={step: round(value, 2) for step, value in result.timings.items()},
+            vacuum_analyze_s=round(vacuum, 2),
+            subjects=subjects,
+            listings=self.sql("SELECT count(*) FROM subjects_listing")[0][0],
+        )
+        self.step("the floor: a bare COPY of the same file")
+        copy = self.copy_floor()
+        self.figures.update(copy_s=round(copy, 3), import_vs_copy=round(seconds / copy, 2))
+
+        self.step("lookup against the framework floor")
+        lookup = self.summary(self.load(paths, self.requests))
+        floor = self.summary(self.load(["/bench/floor/"], self.requests))
+        bare = self.summary(self.load(["/bench/bare/"], self.requests))
+        self.figures.update(
+            lookup_p50_ms=lookup["p50_ms"],
+            lookup_p95_ms=lookup["p95_ms"],
+            lookup_rps=lookup["rps"],
+            floor_rps=floor["rps"],
+            floor_p95_ms=floor["p95_ms"],
+            bare_rps=bare["rps"],
+            lookup_vs_floor=round(lookup["rps"] / floor["rps"], 2),
+            lookup_requests=lookup["requests"],
+            concurrency=self.concurrency,
+            gunicorn=f"gthread {self.workers} workers × {self.threads} threads",
+        )
+
+        self.step("re-import the same file (nothing changes)")
+        seconds, result = self.import_file(self.file)
+        self.figures.update(
+            reimport_s=round(seconds, 2),
+            reimport_path=result.path,
+            reimport_changed=result.listings_created + result.listings_updated,
+        )
+
+    def list_pages(self) -> None:
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
+
+        from bench.data import build_memo_list
+        from memos.models import ResponsibilityList
+
+        self.step("list pages at 1,000 memos × 5 measures")
+        previous = ResponsibilityList.current()
+        generated = build_memo_list("基准测试〔2024〕1000号", 1000)
+        ResponsibilityList.objects.update(is_current=False)
+        ResponsibilityList.objects.filter(pk=generated.pk).update(is_current=True)
+        client = Client()
+        pages = {}
+        for path in ["/", "/api/memos/"]:
+            client.get(path)
+            runs = []
+            for _ in range(5):
+                with CaptureQueriesContext(connection) as queries:
+                    started = time.perf_counter()
+                    response = client.get(path)
+                    runs.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{path} answered {response.status_code}")
+            pages[path] = {"queries": len(queries), "ms": round(statistics.median(runs), 1)}
+        ResponsibilityList.objects.update(is_current=False)
+        ResponsibilityList.objects.filter(pk=previous.pk).update(is_current=True)
+        self.figures.update(
+            list_pages=pages,
+            list_queries=max(page["queries"] for page in pages.values()),
+            list_ms=max(page["ms"] for page in pages.values()),
+        )
+
+    def memo_imports(self) -> None:
+        from django.core.management import call_command
+
+        from bench.data import build_memo_list
+        from measures.models import Measure
+        from memo_registry.exporting import export_file
+        from memos.models import Memorandum
+
+        self.step("memo import: the 2018 xlsx")
+        xlsx = BASE_DIR / "fixtures" / "responsibility_list_2018.xlsx"
+        started = time.perf_counter()
+        call_command(
+            "import_memos", str(xlsx), "--list", "基准测试〔2018〕1号", "--create-list",
+            "--title", "2018 年清单（基准测试）", stdout=io.StringIO(),
+        )  # fmt: skip
+        self.figures["memo_import_s"] = round(time.perf_counter() - started, 3)
+
+        self.step(f"memo import: a generated {self.memos:,}-memo spreadsheet")
+        generated = build_memo_list("基准测试〔2024〕5000号", self.memos)
+        memos = Memorandum.objects.filter(responsibility_list=generated).order_by("seq")
+        path = self.tmp / "memos.xlsx"
+        path.write_bytes(export_file(memos, "xlsx"))
+        Measure.objects.filter(memo__responsibility_list=generated).delete()
+        memos.delete()
+        started = time.perf_counter()
+        call_command(
+            "import_memos", str(path), "--list", generated.doc_number, stdout=io.StringIO()
+        )
+        self.figures.update(
+            memo_import_5k_s=round(time.perf_counter() - started, 2),
+            memo_import_5k_memos=Memorandum.objects.filter(responsibility_list=generated).count(),
+            memo_import_5k_bytes=path.stat().st_size,
+        )
+
+    # --- the report -------------------------------------------------------
+
+    def report(self) -> None:
+        f = self.figures
+        rows = [
+            ("listing import", f"{f['import_rows']:,} rows", f"{f['import_s']} s",
+             f"COPY {f['copy_s']} s", "import_vs_copy", f["import_vs_copy"]),
+            ("  steps", ", ".join(f"{k} {v} s" for k, v in f["import_steps_s"].items()),
+             "", "", "", ""),
+            ("re-import, no change", f"{f['import_rows']:,} rows", f"{f['reimport_s']} s",
+             "", "", ""),
+            ("django-import-export", f"{f['iex_rows']:,} rows", f"{f['iex_rows_per_s']} rows/s",
+             f"ours {f['ours_rows_per_s']} rows/s", "import_vs_iex", f["import_vs_iex"]),
+            ("lookup p50 / p95", f"c={f['concurrency']}",
+             f"{f['lookup_p50_ms']} / {f['lookup_p95_ms']} ms", "", "lookup_p95_ms",
+             f["lookup_p95_ms"]),
+            ("lookup throughput", f"{f['listings']:,} listings", f"{f['lookup_rps']} req/s",
+             f"floor {f['floor_rps']} req/s", "lookup_vs_floor", f["lookup_vs_floor"]),
+            *[
+                (f"page {path}", "1,000 memos × 5", f"{page['ms']} ms",
+                 f"{page['queries']} queries", "", "")
+                for path, page in f["list_pages"].items()
+            ],
+            ("", "", "", "", "list_queries", f["list_queries"]),
+            ("", "", "", "", "list_ms", f["list_ms"]),
+            ("memo import 2018 xlsx", "10 memos", f"{f['memo_import_s']} s", "",
+             "memo_import_s", f["memo_import_s"]),
+            ("memo import generated", f"{f['memo_import_5k_memos']:,} memos",
+             f"{f['memo_import_5k_s']} s", "", "memo_import_5k_s", f["memo_import_5k_s"]),
+            *[
+                (f"growth {int(size):,}", "import / lookup", f"{g['import_s']} s",
+                 f"p95 {g['lookup_p95_ms']} ms", "", "")
+                for size, g in f["growth"].items()
+            ],
+        ]  # fmt: skip
+        print()
+        print(f"{'':24}{'size':>20}{'ours':>22}{'floor / other':>28}   target")
+        for name, size, ours, other, key, value in rows:
+            verdict = ""
+            if key in TARGETS:
+                label, met = TARGETS[key]
+                verdict = f"{key} = {value} (target {label}: {'met' if met(value) else 'MISSED'})"
+            print(f"{name:24}{size:>20}{ours:>22}{other:>28}   {verdict}")
+        m = f["machine"]
+        print(
+            f"\nmachine: {m['cores']} cores, {m['memory_gb']} GB, PostgreSQL {m['postgresql']},"
+            f" Python {m['python']}, load average {m['load_average']:.2f} at the start"
+        )
+        m["load_average_end"] = os.getloadavg()[0]
+        print(f"(load average {m['load_average_end']:.2f} at the end: other work on the machine"
+              " slows every figure)")  # fmt: skip
+        f["targets_met"] = {key: TARGETS[key][1](f[key]) for key in TARGETS}
+        print("BENCH " + json.dumps(f, ensure_ascii=False, sort_keys=True))
+
+    def run(self) -> None:
+        self.open_scratch_database()
+        try:
+            self.setup_django()
+            self.figures["machine"] = self.machine()
+            self.write_files()
+            self.start_server()
+            self.import_against_iex()
+            self.growth_and_headline()
+            self.list_pages()
+            self.memo_imports()
+        finally:
+            self.stop_server()
+            self.drop_scratch_database()
+            for path in self.tmp.iterdir():
+                path.unlink()
+            self.tmp.rmdir()
+        self.report()
+
+
+if __name__ == "__main__":
+    Bench().run()

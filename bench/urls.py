@@ -1,0 +1,33 @@
+"""The product's URLs plus two floor views that exist only in the benchmark.
+
+``/bench/floor/`` answers a constant JSON through the same DRF view class,
+authentication and permission as ``/api/subjects/<code>/``: the fastest
+thing that could answer a signed-in member of staff on this stack.
+``/bench/bare/`` is a plain Django view with no authentication, for reference.
+"""
+
+from django.http import JsonResponse
+from django.urls import path
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from memo_registry.subject_api import SubjectDetailAPI
+from memo_registry.urls import urlpatterns as product_urlpatterns
+
+
+class Floor(APIView):
+    permission_classes = SubjectDetailAPI.permission_classes
+
+    def get(self, request):
+        return Response({"ok": True})
+
+
+def bare(request):
+    return JsonResponse({"ok": True})
+
+
+urlpatterns = [
+    path("bench/floor/", Floor.as_view()),
+    path("bench/bare/", bare),
+    *product_urlpatterns,
+]
