@@ -34,7 +34,9 @@ LISTINGS = int(os.environ.get("LOADTEST_LISTINGS", "10000"))
 def scratch_url(url: str) -> tuple[str, str]:
     parsed = urlparse(url)
     if parsed.scheme not in ("postgres", "postgresql"):
-        sys.exit("make loadtest needs DATABASE_URL=postgres://… (it creates <name>_loadtest beside it)")
+        sys.exit(
+            "make loadtest needs DATABASE_URL=postgres://… (it creates <name>_loadtest beside it)"
+        )
     name = parsed.path.lstrip("/") + "_loadtest"
     return urlunparse(parsed._replace(path="/" + name)), name
 
@@ -123,7 +125,16 @@ def write_listings(path: Path) -> list[str]:
             base = f"914201{n:011d}"
             code = base + uscc.calc_check_digit(base)
             codes.append(code)
-            writer.writerow([code, f"武汉市压测{n}有限公司", labels[n % 4], "2025-01-01", "2099-12-31", "市质监局"])
+            writer.writerow(
+                [
+                    code,
+                    f"武汉市压测{n}有限公司",
+                    labels[n % 4],
+                    "2025-01-01",
+                    "2099-12-31",
+                    "市质监局",
+                ]
+            )
     return codes
 
 
@@ -140,7 +151,9 @@ def wait_for(url: str) -> None:
 def report(stats: Path) -> int:
     with stats.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    print(f"\n{'请求':<28}{'次数':>8}{'失败':>6}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'req/s':>8}")
+    print(
+        f"\n{'请求':<28}{'次数':>8}{'失败':>6}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'req/s':>8}"
+    )
     failures = 0
     for row in rows:
         failures += int(row["Failure Count"]) if row["Name"] == "Aggregated" else 0

@@ -69,8 +69,12 @@ class Measure(models.Model):
         return f"{self.order}、{self.text[:40]}"
 
     def save(self, *args, **kwargs):
-        self.text = squeeze(self.text)
+        self.tidy()
         super().save(*args, **kwargs)
+
+    def tidy(self) -> None:
+        """The text rule every save applies (and bulk writes call themselves)."""
+        self.text = squeeze(self.text)
 
     def clean(self):
         if self.memo_id and self.memo.no_function:

@@ -18,32 +18,40 @@ VIEW = [
     "subjects.view_subject",
     "subjects.view_listing",
 ]
-EDIT = VIEW + [
-    f"{app}.{action}_{model}"
-    for app, model in [
-        ("memos", "memorandum"),
-        ("memos", "department"),
-        ("measures", "measure"),
-        ("measures", "division"),
-        ("subjects", "targetsubject"),
+EDIT = (
+    VIEW
+    + [
+        f"{app}.{action}_{model}"
+        for app, model in [
+            ("memos", "memorandum"),
+            ("memos", "department"),
+            ("measures", "measure"),
+            ("measures", "division"),
+            ("subjects", "targetsubject"),
+        ]
+        for action in ("add", "change", "delete")
     ]
-    for action in ("add", "change", "delete")
-] + [
-    "measures.add_feedback",
-    "audit.view_importbatch",
-]
-ADMIN = EDIT + [
-    f"{app}.{action}_{model}"
-    for app, model in [
-        ("memos", "responsibilitylist"),
-        ("subjects", "subject"),
-        ("subjects", "listing"),
-        ("measures", "feedback"),
-        ("auth", "user"),
-        ("auth", "group"),
+    + [
+        "measures.add_feedback",
+        "audit.view_importbatch",
     ]
-    for action in ("add", "change", "delete", "view")
-] + ["subjects.view_full_identity"]
+)
+ADMIN = (
+    EDIT
+    + [
+        f"{app}.{action}_{model}"
+        for app, model in [
+            ("memos", "responsibilitylist"),
+            ("subjects", "subject"),
+            ("subjects", "listing"),
+            ("measures", "feedback"),
+            ("auth", "user"),
+            ("auth", "group"),
+        ]
+        for action in ("add", "change", "delete", "view")
+    ]
+    + ["subjects.view_full_identity"]
+)
 
 ROLES = {"查阅": VIEW, "编辑": EDIT, "管理员": ADMIN}
 

@@ -183,10 +183,14 @@ class Memorandum(models.Model):
         return f"{self.doc_number} {self.title}"
 
     def save(self, *args, **kwargs):
+        self.tidy()
+        super().save(*args, **kwargs)
+
+    def tidy(self) -> None:
+        """The text rules every save applies (and bulk writes call themselves)."""
         self.doc_number = canonical_doc_number(self.doc_number)
         self.title = squeeze(self.title)
         self.no_function_note = squeeze(self.no_function_note)
-        super().save(*args, **kwargs)
 
     def clean(self):
         self.doc_number = canonical_doc_number(self.doc_number)

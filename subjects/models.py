@@ -32,9 +32,13 @@ class TargetSubject(models.Model):
         return self.label
 
     def save(self, *args, **kwargs):
+        self.tidy()
+        super().save(*args, **kwargs)
+
+    def tidy(self) -> None:
+        """The text rules every save applies (and bulk writes call themselves)."""
         self.label = squeeze(self.label)
         self.definition = squeeze(self.definition)
-        super().save(*args, **kwargs)
 
 
 class Subject(models.Model):

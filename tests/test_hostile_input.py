@@ -124,52 +124,6 @@ SUBJECT_REFUSALS = {
 }
 SUBJECT_VALID = ["control_chars.csv", "markup_formulas.csv", "markup_formulas.xlsx", "sql_text.csv"]
 
-# What the listing importer (memo_registry/subject_import.py, spreadsheet_stream.py,
-# being reworked elsewhere) still gets wrong; strict, so a fix shows up here.
-_NO_FILE_NAME = (
-    "subject_import.find_header raises SubjectImportError without the file name: "
-    "its messages should start with 文件 <name>："
-)
-SUBJECT_UNCLEAR_MESSAGES = {
-    "whitespace_only.csv": _NO_FILE_NAME,
-    "title_rows_only.xlsx": _NO_FILE_NAME,
-    "missing_columns.csv": _NO_FILE_NAME,
-    "duplicated_column.csv": _NO_FILE_NAME,
-    "shift_jis.csv": _NO_FILE_NAME,
-    "ragged_rows.csv": (
-        "a row too short to reach 列入日期 is reported as “None”不是有效的日期: "
-        "subject_import should say the cell is empty (列入日期为空)"
-    ),
-}
-SUBJECT_ACCEPTED_BAD = {
-    "unterminated_quote.csv": (
-        "spreadsheet_stream._csv reads with csv.reader(strict=False): an unclosed quote "
-        "swallows the rest of the file into one cell (row 4 becomes part of row 3's 认定依据) "
-        "and the file imports; it should read with strict=False and refuse with the row"
-    ),
-    "wide_row.csv": (
-        "spreadsheet_stream yields rows of any width: a row with content beyond column "
-        "spreadsheet.MAX_COLUMNS (100) should be refused, as the memo importer does"
-    ),
-}
-SUBJECT_REFUSED_VALID = {
-    "control_chars.csv": (
-        "spreadsheet_stream._csv calls spreadsheet._looks_binary on UTF-8 text and refuses "
-        "a file whose cells hold a few control characters as 不是电子表格; like "
-        "spreadsheet._decode it should only apply that test to text decoded as GB18030"
-    ),
-}
-
-
-def _xfail(reasons: dict[str, str], names) -> list:
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(strict=False, reason=reasons[name]))
-        if name in reasons
-        else name
-        for name in sorted(names)
-    ]
-
-
 def full_dump() -> str:
     """Every table an import could touch (history and import records included),
     plus the admin's change log and the users."""
@@ -332,7 +286,7 @@ def test_control_characters_in_memo_cells_are_removed(populated):
 # --- the listing importer -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", _xfail(SUBJECT_ACCEPTED_BAD, SUBJECT_REFUSALS))
+@pytest.mark.parametrize("name", sorted(SUBJECT_REFUSALS))
 def test_a_hostile_listing_file_is_refused_and_changes_nothing(populated, name):
     before = full_dump()
     message = _command_error("import_subjects", SUBJECTS / name)
@@ -340,13 +294,7 @@ def test_a_hostile_listing_file_is_refused_and_changes_nothing(populated, name):
     assert full_dump() == before
 
 
-@pytest.mark.parametrize(
-    "name",
-    _xfail(
-        SUBJECT_UNCLEAR_MESSAGES | SUBJECT_ACCEPTED_BAD,
-        SUBJECT_REFUSALS,
-    ),
-)
+@pytest.mark.parametrize("name", sorted(SUBJECT_REFUSALS))
 def test_the_listing_importer_names_the_file_row_and_column(populated, name):
     message = _command_error("import_subjects", SUBJECTS / name)
     _assert_clear(message, name, SUBJECT_REFUSALS[name])
@@ -407,7 +355,6 @@ def test_sql_looking_listing_text_is_stored_verbatim_and_runs_nothing(populated)
     assert Listing.objects.count() == 3  # the two listings already there survive
 
 
-@pytest.mark.xfail(strict=False, reason=SUBJECT_REFUSED_VALID["control_chars.csv"])
 def test_control_characters_in_listing_cells_are_removed(populated):
     call_command("import_subjects", str(SUBJECTS / "control_chars.csv"), stdout=StringIO())
     listing = _listing(71)

@@ -557,6 +557,71 @@ def test_an_import_is_recorded_and_what_it_wrote_points_to_the_record(target, tm
     assert the_memo().history.first().history_change_reason == "批量导入：list.csv"
 
 
+def _history_of(measure) -> list[tuple[str, str, list[str], str]]:
+    """(type, text, divisions, reason) of each history row of a measure, oldest first."""
+    return [
+        (
+            row.history_type,
+            row.text,
+            sorted(link.division.name for link in row.divisions.all()),
+            row.history_change_reason,
+        )
+        for row in measure.history.order_by("history_date", "history_id")
+    ]
+
+
+def test_an_import_leaves_one_history_row_per_object_with_its_divisions(target, tmp_path):
+    run(tmp_path, [memo_row(measures="1、甲\n2、乙", divisions="1、人事处\n2、法规处，稽查局")])
+    memo = the_memo()
+    first, second = memo.measures.order_by("order")
+    reason = "批量导入：list.csv"
+    assert _history_of(first) == [("+", "甲", ["人事处"], reason)]
+    assert _history_of(second) == [("+", "乙", ["法规处", "稽查局"], reason)]
+    [memo_row_history] = memo.history.all()
+    assert memo_row_history.history_type == "+"
+    assert [link.department.name for link in memo_row_history.initiating_departments.all()] == [
+        "市中级人民法院"
+    ]
+    assert memo.target_subject.history.get().history_change_reason == reason
+
+    run(tmp_path, [memo_row(measures="1、甲\n2、乙（修订）", divisions="1、人事处\n2、稽查局")])
+    assert _history_of(first) == [("+", "甲", ["人事处"], reason)]  # unchanged: no new row
+    assert _history_of(second) == [
+        ("+", "乙", ["法规处", "稽查局"], reason),
+        ("~", "乙（修订）", ["稽查局"], reason),
+    ]
+
+
+def test_the_queries_of_an_import_do_not_grow_with_its_memos(target, tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def rows(count: int) -> list[list[object]]:
+        return [
+            memo_row(
+                seq=n,
+                doc_number=f"国发〔2030〕{n}号",
+                definition=f"{count}项中的对象{n}",
+                measures="1、甲\n2、乙",
+                divisions="1、人事处\n2、法规处",
+            )
+            for n in range(1, count + 1)
+        ]
+
+    run(tmp_path, rows(1))  # the departments and divisions exist from here on
+
+    def queries(count: int) -> int:
+        into = ResponsibilityListFactory()
+        with CaptureQueriesContext(connection) as captured:
+            run(tmp_path, rows(count), "--list", into.doc_number, name=f"{count}.csv")
+        assert into.memos.count() == count
+        assert Measure.objects.filter(memo__responsibility_list=into).count() == 2 * count
+        return len(captured)
+
+    few = queries(3)
+    assert queries(30) == few
+
+
 def test_an_unchanged_memo_keeps_the_batch_that_last_changed_it(target, tmp_path):
     run(tmp_path, [memo_row()])
     first = ImportBatch.objects.get()

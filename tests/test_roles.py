@@ -89,7 +89,7 @@ QUERY = {"api_lookup": "?q=失信被执行人", "lookup": "?q=失信被执行人
 
 def _url(route: str, name: str, world) -> str:
     def value(match):
-        converter, argument = match.group(1), match.group(2)
+        argument = match.group(2)
         if argument == "pk":
             return str(world["division"] if name.startswith("division") else world["pk"])
         return str(world[argument])

@@ -150,7 +150,9 @@ def test_an_invalid_code_answers_400_with_the_reason_and_an_unknown_one_404(staf
     assert staff_client.get("/subjects/914201000000000019/").status_code == 404
 
 
-def test_identity_numbers_are_masked_without_the_permission(client, clerk, django_user_model, flagged):
+def test_identity_numbers_are_masked_without_the_permission(
+    client, clerk, django_user_model, flagged
+):
     client.force_login(clerk)
     page = client.get(f"/subjects/{PERSON}/").content.decode()
     assert "110105********002X" in page and PERSON not in page

@@ -42,9 +42,16 @@ class Command(BaseCommand):
             raise CommandError(
                 f"未导入任何数据，共 {error.total} 处错误：\n" + "\n".join(error.errors)
             ) from None
-        prefix = "（试运行，未写入）" if options["dry_run"] else ""
+        if options["dry_run"]:
+            # A dry run checks every row but does not compare them with the
+            # registry, so it has no counts of new or changed records to give.
+            self.stdout.write(
+                f"（试运行，未写入）{info.file_name}：{result.rows} 行全部通过校验，"
+                "去掉 --dry-run 即可导入。"
+            )
+            return
         self.stdout.write(
-            f"{prefix}{info.file_name}：{result.rows} 行；"
+            f"{info.file_name}：{result.rows} 行；"
             f"新增主体 {result.subjects_created}，更新主体 {result.subjects_updated}；"
             f"新增名单记录 {result.listings_created}，更新 {result.listings_updated}，"
             f"未变 {result.listings_unchanged}。"
