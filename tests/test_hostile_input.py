@@ -124,6 +124,7 @@ SUBJECT_REFUSALS = {
 }
 SUBJECT_VALID = ["control_chars.csv", "markup_formulas.csv", "markup_formulas.xlsx", "sql_text.csv"]
 
+
 def full_dump() -> str:
     """Every table an import could touch (history and import records included),
     plus the admin's change log and the users."""
