@@ -13,9 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
-
 from measures.models import Feedback, Measure
+from memo_registry import memo_cache
 from memos.models import Memorandum, ResponsibilityList
 from subjects.models import Listing, Subject
 
@@ -89,7 +88,7 @@ def statuses_for(
         for listing in listings
         if listing.in_force
     }
-    memos_by_target = _memos_by_target(target_ids, responsibility_list)
+    memos_by_target = memo_cache.memos_by_target(target_ids, responsibility_list)
     feedback = _feedback(ids, memos_by_target)
 
     result: dict[int, SubjectStatus] = {}
@@ -137,32 +136,6 @@ def statuses_for(
 
 def status_for(subject: Subject, on: datetime.date) -> SubjectStatus:
     return statuses_for([subject], on)[subject.pk]
-
-
-def _memos_by_target(target_ids: set[int], responsibility_list) -> dict[int, list[Memorandum]]:
-    if not target_ids:
-        return {}
-    responsibility_list = responsibility_list or ResponsibilityList.current()
-    memos = (
-        Memorandum.objects.filter(
-            responsibility_list=responsibility_list,
-            status=Memorandum.Status.IN_FORCE,
-            target_subject_id__in=target_ids,
-        )
-        .select_related("target_subject")
-        .prefetch_related(
-            Prefetch(
-                "measures",
-                queryset=Measure.objects.order_by("order").prefetch_related("divisions"),
-                to_attr="ordered_measures",
-            )
-        )
-        .order_by("seq")
-    )
-    by_target: dict[int, list[Memorandum]] = defaultdict(list)
-    for memo in memos:
-        by_target[memo.target_subject_id].append(memo)
-    return by_target
 
 
 def _feedback(subject_ids: list[int], memos_by_target) -> dict[tuple[int, int], list[Feedback]]:

@@ -17,9 +17,20 @@ class MemoRegistryConfig(AppConfig):
         from django.apps import apps
 
         post_migrate.connect(_sync_roles, sender=apps.get_app_config("auth"))
+        post_migrate.connect(_install_registry_version, sender=apps.get_app_config("auth"))
 
 
 def _sync_roles(sender, using="default", **kwargs):
     from memo_registry.roles import sync_roles
 
     sync_roles()
+
+
+def _install_registry_version(sender, using="default", **kwargs):
+    # After every migrate: SQLite drops a table's triggers when a migration
+    # rebuilds the table (see memo_registry/memo_cache.py).
+    from django.db import connections
+
+    from memo_registry.memo_cache import install
+
+    install(connections[using])

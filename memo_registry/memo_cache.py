@@ -1,0 +1,152 @@
+"""The current list's memos, measures and divisions, kept between requests.
+
+A lookup at the counter needs the memos of the current list in force, with
+their measures and each measure's divisions: four queries and a few hundred
+model instances per request for data that changes a few times a year.  Each
+process keeps them in memory, stamped with the **registry version**: a
+counter in the one-row table ``memo_registry_version``, raised by database
+triggers on every statement that writes one of the tables the data comes from
+(``WATCHED``).  A request reads the counter (one indexed query) and loads the
+data again only when it has moved.
+
+Why triggers rather than signals or a time-to-live: every writer raises the
+counter — the admin, the importers' ``bulk_create``, ``QuerySet.update()``,
+raw SQL, ``TRUNCATE``, another gunicorn worker or another machine sharing the
+database — and it moves in the same transaction as the change, so no process
+can see a new counter with old data.  Django has no cross-process cache
+invalidation of its own; django-cachalot, the usual library, invalidates
+through the ORM only and needs a shared cache server the intranet does not
+run.
+
+The cache is used only outside a transaction (``connection.in_atomic_block``
+false, as in every request here: ``ATOMIC_REQUESTS`` is off).  Inside one, a
+counter raised by an uncommitted change could be rolled back and the same
+number reached again by a different change, so the data is read fresh.
+
+The triggers are (re)installed after every ``migrate`` (``install``, from
+``apps.py``): SQLite drops a table's triggers when a migration rebuilds it.
+"""
+
+import threading
+from collections import defaultdict
+
+from django.db import connection
+from django.db.models import Prefetch
+
+from measures.models import Division, Measure
+from memos.models import Memorandum, ResponsibilityList
+from subjects.models import TargetSubject
+
+TABLE = "memo_registry_version"
+
+
+def watched_tables() -> list[str]:
+    """The tables the cached data is read from."""
+    models = [ResponsibilityList, Memorandum, TargetSubject, Measure, Division]
+    return [model._meta.db_table for model in models] + [Measure.divisions.through._meta.db_table]
+
+
+# --- the counter and its triggers -------------------------------------------------------
+
+
+def install(using_connection=None) -> None:
+    """Create the counter and the triggers that raise it, if they are missing."""
+    conn = using_connection or connection
+    quote = conn.ops.quote_name
+    existing = set(conn.introspection.table_names())
+    tables = [table for table in watched_tables() if table in existing]  # a partial migrate
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {TABLE} (id integer PRIMARY KEY, version bigint NOT NULL)"
+        )
+        cursor.execute(f"SELECT count(*) FROM {TABLE}")
+        if cursor.fetchone()[0] == 0:
+            cursor.execute(f"INSERT INTO {TABLE} (id, version) VALUES (1, 1)")
+        bump = f"UPDATE {TABLE} SET version = version + 1 WHERE id = 1"
+        if conn.vendor == "postgresql":
+            cursor.execute(
+                f"CREATE OR REPLACE FUNCTION {TABLE}_bump() RETURNS trigger LANGUAGE plpgsql "
+                f"AS $$ BEGIN {bump}; RETURN NULL; END $$"
+            )
+            for table in tables:
+                # One raise per statement, however many rows it writes.
+                cursor.execute(
+                    f"CREATE OR REPLACE TRIGGER {quote(table + '_version')} "
+                    f"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {quote(table)} "
+                    f"FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_bump()"
+                )
+        elif conn.vendor == "sqlite":
+            for table in tables:
+                for event in ("INSERT", "UPDATE", "DELETE"):
+                    name = quote(f"{table}_version_{event.lower()}")
+                    cursor.execute(
+                        f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON {quote(table)} "
+                        f"BEGIN {bump}; END"
+                    )
+        else:  # pragma: no cover - the project runs on PostgreSQL and SQLite only
+            raise NotImplementedError(f"no registry version triggers for {conn.vendor}")
+
+
+def registry_version() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT version FROM {TABLE} WHERE id = 1")
+        return cursor.fetchone()[0]
+
+
+# --- the memos ------------------------------------------------------------------------
+
+
+class _Cache:
+    """One per process, shared by its threads (under ``_lock``)."""
+
+    version: int | None = None
+    by_target: dict[int, list[Memorandum]] | None = None
+
+
+_cache = _Cache()
+_lock = threading.Lock()
+
+
+def memos_by_target(
+    target_ids: set[int], responsibility_list: ResponsibilityList | None = None
+) -> dict[int, list[Memorandum]]:
+    """The in-force memos of a list (the current one by default) targeting each
+    of ``target_ids``, in 序号 order, each with ``ordered_measures`` whose
+    divisions are loaded.  The instances may be shared between requests:
+    read them, do not change them."""
+    if not target_ids:
+        return {}
+    if responsibility_list is not None or connection.in_atomic_block:
+        return _load(responsibility_list or ResponsibilityList.current(), target_ids)
+    version = registry_version()
+    with _lock:
+        if _cache.version != version:
+            _cache.by_target = _load(ResponsibilityList.current(), None)
+            _cache.version = version
+        by_target = _cache.by_target
+    return {target: by_target[target] for target in target_ids if target in by_target}
+
+
+def _load(responsibility_list, target_ids: set[int] | None) -> dict[int, list[Memorandum]]:
+    if responsibility_list is None:
+        return {}
+    memos = Memorandum.objects.filter(
+        responsibility_list=responsibility_list, status=Memorandum.Status.IN_FORCE
+    )
+    if target_ids is not None:
+        memos = memos.filter(target_subject_id__in=target_ids)
+    memos = (
+        memos.select_related("target_subject")
+        .prefetch_related(
+            Prefetch(
+                "measures",
+                queryset=Measure.objects.order_by("order").prefetch_related("divisions"),
+                to_attr="ordered_measures",
+            )
+        )
+        .order_by("seq")
+    )
+    by_target: dict[int, list[Memorandum]] = defaultdict(list)
+    for memo in memos:
+        by_target[memo.target_subject_id].append(memo)
+    return dict(by_target)
