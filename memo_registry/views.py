@@ -10,8 +10,9 @@ text) gives the normal page, with a notice where a filter was ignored.
 from urllib.parse import quote, urlencode
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404, HttpResponse
+from django.urls import reverse
 from django.views.generic import DetailView, ListView, TemplateView
 
 from measures.models import Division, Measure
@@ -48,6 +49,19 @@ def _by_pinyin(names):
     return sorted(set(names), key=pinyin_sort_key)
 
 
+def _link_divisions(memos) -> None:
+    """Give each division on the page its ``url``: reversed once per division,
+    not once per measure (a page of 50 memos links ~250 divisions; reversing
+    each was a fifth of the page's time)."""
+    urls: dict[int, str] = {}
+    for memo in memos:
+        for measure in memo.measures.all():
+            for division in measure.divisions.all():
+                if division.pk not in urls:
+                    urls[division.pk] = reverse("division_detail", args=[division.pk])
+                division.url = urls[division.pk]
+
+
 class MemoListView(ListView):
     """``/``: the list as the document's table, filtered, searched, with counts."""
 
@@ -81,16 +95,21 @@ class MemoListView(ListView):
         paginator = context["paginator"]
         chosen = self.filterset.responsibility_list
         filters = effective_filters(self.filterset)
+        # The names on offer in the filters: EXISTS rather than a join, which
+        # would read a row per measure (5,000 at a province's 1,000 memos).
+        initiated = Memorandum.initiating_departments.through.objects.filter(
+            department=OuterRef("pk"), memorandum__responsibility_list=chosen
+        )
+        linked = Measure.divisions.through.objects.filter(
+            division=OuterRef("pk"), measure__memo__responsibility_list=chosen
+        )
         departments = _by_pinyin(
-            Department.objects.filter(initiated_memos__responsibility_list=chosen).values_list(
-                "name", flat=True
-            )
+            Department.objects.filter(Exists(initiated)).values_list("name", flat=True)
         )
         divisions = _by_pinyin(
-            Division.objects.filter(measures__memo__responsibility_list=chosen).values_list(
-                "name", flat=True
-            )
+            Division.objects.filter(Exists(linked)).values_list("name", flat=True)
         )
+        _link_divisions(memos)
         # A name typed into the address bar stays visible as the selected option.
         for name, options in (("department", departments), ("division", divisions)):
             if filters.get(name) and filters[name] not in options:
