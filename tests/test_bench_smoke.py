@@ -18,7 +18,7 @@ KEYS = [
     "import_rows", "import_s", "copy_s", "import_vs_copy",
     "iex_rows_per_s", "ours_rows_per_s", "import_vs_iex",
     "lookup_p50_ms", "lookup_p95_ms", "lookup_rps", "floor_rps", "lookup_vs_floor",
-    "list_queries", "list_ms", "memo_import_s", "memo_import_5k_s", "growth",
+    "lookup_c1_p95_ms", "list_queries", "list_ms", "memo_import_s", "memo_import_5k_s", "growth",
 ]  # fmt: skip
 
 
