@@ -15,28 +15,18 @@ from pathlib import PurePath
 from django.core.exceptions import ValidationError
 from openpyxl import Workbook
 
-from memo_registry import spreadsheet
+from memo_registry import spreadsheet, subject_import
 from memo_registry.applicable import SubjectStatus, statuses_for
 from memo_registry.text import make_formula_inert, search_key
 from subjects.codes import compact, parse_code
 from subjects.models import Subject
 
 MAX_CODES = 50_000
+# The code column goes by the names the listing import knows it by.
 _CODE_HEADERS = {
-    search_key(name)
-    for name in (
-        "统一社会信用代码",
-        "社会信用代码",
-        "信用代码",
-        "证件号码",
-        "身份证号码",
-        "身份证号",
-        "公民身份号码",
-        "统一社会信用代码/证件号码",
-        "统一社会信用代码/身份证号码",
-        "代码",
-        "主体代码",
-    )
+    search_key(alias)
+    for key in ("uscc", "id_number", "code")
+    for alias in subject_import.COLUMNS[key]
 }
 ADDED_HEADERS = [
     "比对结果",
