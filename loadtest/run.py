@@ -83,8 +83,9 @@ def main() -> int:
             env,
             "shell",
             "-c",
-            "from django.contrib.auth.models import User;"
-            f"User.objects.create_user('loadtest', password='{password}', is_staff=True)",
+            "from django.contrib.auth.models import Group, User;"
+            f"user = User.objects.create_user('loadtest', password='{password}', is_staff=True);"
+            "user.groups.add(Group.objects.get(name='查阅'))",  # a counter clerk's role
         )
         codes = write_listings(work / "listings.csv")
         manage(env, "import_subjects", str(work / "listings.csv"))
