@@ -95,7 +95,8 @@ class _Writer:
         """
         self._free_seqs()
         plans = [memo_plan for memo_plan in self.plan.memos if memo_plan.action != "skip"]
-        departments = [self._fill_memo(memo_plan) for memo_plan in plans]
+        for memo_plan in plans:
+            self._fill_memo(memo_plan)
         TargetSubject.objects.bulk_create(self.subjects_created, batch_size=BATCH)
         for memo in self.memos_changed:
             with history_deferred(memo):
@@ -104,9 +105,9 @@ class _Writer:
             memo.tidy()
         Memorandum.objects.bulk_create(self.memos_created, batch_size=BATCH)
         new_links = []
-        for memo_plan, names in zip(plans, departments, strict=True):
+        for memo_plan in plans:
             memo = memo_plan.written
-            wanted = [self.department(name) for name in names]
+            wanted = [self.department(name) for name in memo_plan.data.departments]
             if memo_plan.memo is None:
                 new_links += [(memo, department) for department in wanted]
             elif {d.pk for d in wanted} != {d.pk for d in memo.initiating_departments.all()}:
@@ -140,8 +141,8 @@ class _Writer:
         for offset, memo in enumerate(moving, 1):
             Memorandum.objects.filter(pk=memo.pk).update(seq=top + offset)
 
-    def _fill_memo(self, memo_plan: MemoPlan) -> list[str]:
-        """Set a memo's fields from the file (unsaved); its departments' names."""
+    def _fill_memo(self, memo_plan: MemoPlan) -> None:
+        """Set a memo's fields from the file (unsaved), as ``memo_plan.written``."""
         data = memo_plan.data
         memo = memo_plan.memo or Memorandum(responsibility_list=self.plan.responsibility_list)
         memo.seq = data.seq
@@ -157,7 +158,6 @@ class _Writer:
         memo.import_batch = self.batch
         (self.memos_changed if memo.pk else self.memos_created).append(memo)
         memo_plan.written = memo
-        return data.departments
 
     def _write_measures(self, memo: Memorandum, data: MemoData, existing: bool) -> None:
         # Existing measures are reused in order (an unchanged one is left
