@@ -41,7 +41,7 @@ WORKERS ?= 5
 serve: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	$(BIN)/gunicorn memo_registry.wsgi -b 127.0.0.1:$(PORT) -w $(WORKERS) --access-logfile -
+	$(BIN)/gunicorn memo_registry.wsgi -c memo_registry/gunicorn_conf.py -b 127.0.0.1:$(PORT) -w $(WORKERS)
 
 # 50 users for 60 s with locust against gunicorn on 127.0.0.1 (PostgreSQL via
 # DATABASE_URL; a scratch database <name>_loadtest is created and dropped).

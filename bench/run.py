@@ -318,9 +318,14 @@ class Bench:
 
     def lookup_paths(self, subjects: int) -> list[str]:
         from bench.data import _subject
+        from subjects.codes import ORGANISATION, parse_code
 
         numbers = sorted({(index * 104729) % subjects for index in range(min(500, subjects))})
-        return [f"/api/subjects/{_subject(number)[0]}/" for number in numbers]
+        # Enterprises only: a person's number is looked up by POST
+        # (/api/subjects/lookup/), never in a path, and counts against the
+        # clerk's daily allowance.
+        codes = [_subject(number)[0] for number in numbers]
+        return [f"/api/subjects/{code}/" for code in codes if parse_code(code).kind == ORGANISATION]
 
     @staticmethod
     def summary(result) -> dict:

@@ -23,17 +23,18 @@ class Clerk(HttpUser):
     wait_time = between(*WAIT)
 
     def on_start(self):
-        # Staff sign in once through the admin login form (CSRF and all).
-        self.client.get("/admin/login/", name="login page")
+        # Staff sign in once through the site's login form (CSRF and all);
+        # the admin's would also ask staff for a second factor.
+        self.client.get("/accounts/login/", name="login page")
         token = self.client.cookies.get("csrftoken", "")
         with self.client.post(
-            "/admin/login/?next=/admin/",
+            "/accounts/login/?next=/",
             data={
                 "username": os.environ["LOADTEST_USER"],
                 "password": os.environ["LOADTEST_PASSWORD"],
                 "csrfmiddlewaretoken": token,
             },
-            headers={"Referer": self.host + "/admin/login/"},
+            headers={"Referer": self.host + "/accounts/login/"},
             name="login",
             catch_response=True,
         ) as response:

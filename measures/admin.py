@@ -2,6 +2,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from measures.models import Division, Feedback
+from subjects.admin import with_whole_code
 
 
 @admin.register(Division)
@@ -19,6 +20,12 @@ class FeedbackAdmin(SimpleHistoryAdmin):
     raw_id_fields = ["measure"]
     list_select_related = ["subject", "measure", "division", "recorded_by"]
     readonly_fields = ["recorded_by", "recorded_at"]
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return with_whole_code(
+            request, queryset, results, may_have_duplicates, search_term, "subject__code"
+        )
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -4,23 +4,26 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from import_export.admin import ImportExportMixin
-from import_export.forms import ConfirmImportForm, ExportForm, ImportForm
+from import_export.forms import ExportForm, ImportForm
 from import_export.results import RowResult
 from simple_history.admin import SimpleHistoryAdmin
 
 from measures.models import Measure
+from memo_registry import admin_users  # noqa: F401  (the user and group admins)
+from memo_registry.concurrency import VersionedAdminMixin, VersionedInlineMixin
 from memo_registry.importing.resource import (
     CsvDownload,
     MemoListResource,
     SpreadsheetUpload,
     XlsxDownload,
 )
+from memo_registry.importing.uploads import SignedConfirmImportForm, SignedUploadImportMixin
 from memo_registry.spreadsheet import size_refusal
 from memo_registry.text import canonical_doc_number, squeeze
 from memos.models import Memorandum, ResponsibilityList
 
 
-class MeasureInline(admin.TabularInline):
+class MeasureInline(VersionedInlineMixin, admin.TabularInline):
     model = Measure
     extra = 0
     fields = ["order", "text", "divisions"]
@@ -57,8 +60,8 @@ class MemoImportForm(ImportForm):
         return upload
 
 
-class MemoConfirmImportForm(ConfirmImportForm):
-    """The confirm step carries the chosen list on."""
+class MemoConfirmImportForm(SignedConfirmImportForm):
+    """The confirm step carries the chosen list on (and a signed token for the file)."""
 
     responsibility_list = forms.ModelChoiceField(
         queryset=ResponsibilityList.objects.all(), widget=forms.HiddenInput
@@ -66,9 +69,13 @@ class MemoConfirmImportForm(ConfirmImportForm):
 
 
 @admin.register(Memorandum)
-class MemorandumAdmin(ImportExportMixin, SimpleHistoryAdmin):
+class MemorandumAdmin(
+    VersionedAdminMixin, SignedUploadImportMixin, ImportExportMixin, SimpleHistoryAdmin
+):
     # Import and export through django-import-export's pages, but with the
-    # registry's own pipeline: see memo_registry.importing.resource.
+    # registry's own pipeline: see memo_registry.importing.resource.  The
+    # upload waits for its confirm step in a folder of its own, named to the
+    # confirm form by a signed token (memo_registry.importing.uploads).
     resource_classes = [MemoListResource]
     import_form_class = MemoImportForm
     confirm_form_class = MemoConfirmImportForm

@@ -38,6 +38,9 @@ class SubjectStatus:
     in_force: list  # the listings in force on the day
     measures: list  # ApplicableMeasure, in the list's order
     no_function_memos: list  # matched memos for which the bureau has no function
+    # Repealed memos of the list that target a subject's in-force listings:
+    # the page says why their measures no longer apply.
+    repealed_memos: list = field(default_factory=list)
 
     @property
     def listed(self) -> bool:
@@ -88,7 +91,9 @@ def statuses_for(
         for listing in listings
         if listing.in_force
     }
-    memos_by_target = memo_cache.memos_by_target(target_ids, responsibility_list)
+    memos_by_target, repealed_by_target = memo_cache.in_force_and_repealed(
+        target_ids, responsibility_list
+    )
     feedback = _feedback(ids, memos_by_target)
 
     result: dict[int, SubjectStatus] = {}
@@ -130,6 +135,15 @@ def statuses_for(
             in_force=in_force,
             measures=measures,
             no_function_memos=[memo for memo in memos if memo.no_function],
+            repealed_memos=sorted(
+                {
+                    memo.pk: memo
+                    for listing in in_force
+                    for memo in repealed_by_target.get(listing.target_subject_id, [])
+                    if memo.repealed_on <= on
+                }.values(),
+                key=lambda memo: memo.seq,
+            ),
         )
     return result
 

@@ -101,6 +101,7 @@ class _Cache:
 
     version: int | None = None
     by_target: dict[int, list[Memorandum]] | None = None
+    repealed_by_target: dict[int, list[Memorandum]] | None = None
 
 
 _cache = _Cache()
@@ -114,25 +115,44 @@ def memos_by_target(
     of ``target_ids``, in 序号 order, each with ``ordered_measures`` whose
     divisions are loaded.  The instances may be shared between requests:
     read them, do not change them."""
+    return _lookup(target_ids, responsibility_list)[0]
+
+
+def in_force_and_repealed(
+    target_ids: set[int], responsibility_list: ResponsibilityList | None = None
+) -> tuple[dict[int, list[Memorandum]], dict[int, list[Memorandum]]]:
+    """``memos_by_target``, and beside it the list's repealed memos targeting
+    each of ``target_ids`` (the subject page says why their measures no
+    longer apply), from one load."""
+    return _lookup(target_ids, responsibility_list)
+
+
+def _lookup(target_ids, responsibility_list):
     if not target_ids:
-        return {}
+        return {}, {}
     if responsibility_list is not None or connection.in_atomic_block:
-        return _load(responsibility_list or ResponsibilityList.current(), target_ids)
-    version = registry_version()
-    with _lock:
-        if _cache.version != version:
-            _cache.by_target = _load(ResponsibilityList.current(), None)
-            _cache.version = version
-        by_target = _cache.by_target
-    return {target: by_target[target] for target in target_ids if target in by_target}
-
-
-def _load(responsibility_list, target_ids: set[int] | None) -> dict[int, list[Memorandum]]:
-    if responsibility_list is None:
-        return {}
-    memos = Memorandum.objects.filter(
-        responsibility_list=responsibility_list, status=Memorandum.Status.IN_FORCE
+        loaded = _load(responsibility_list or ResponsibilityList.current(), target_ids)
+    else:
+        version = registry_version()
+        with _lock:
+            if _cache.version != version:
+                _cache.by_target, _cache.repealed_by_target = _load(
+                    ResponsibilityList.current(), None
+                )
+                _cache.version = version
+            loaded = _cache.by_target, _cache.repealed_by_target
+    return tuple(
+        {target: by_target[target] for target in target_ids if target in by_target}
+        for by_target in loaded
     )
+
+
+def _load(
+    responsibility_list, target_ids: set[int] | None
+) -> tuple[dict[int, list[Memorandum]], dict[int, list[Memorandum]]]:
+    if responsibility_list is None:
+        return {}, {}
+    memos = Memorandum.objects.filter(responsibility_list=responsibility_list)
     if target_ids is not None:
         memos = memos.filter(target_subject_id__in=target_ids)
     memos = (
@@ -146,7 +166,9 @@ def _load(responsibility_list, target_ids: set[int] | None) -> dict[int, list[Me
         )
         .order_by("seq")
     )
-    by_target: dict[int, list[Memorandum]] = defaultdict(list)
+    in_force: dict[int, list[Memorandum]] = defaultdict(list)
+    repealed: dict[int, list[Memorandum]] = defaultdict(list)
     for memo in memos:
-        by_target[memo.target_subject_id].append(memo)
-    return dict(by_target)
+        chosen = in_force if memo.status == Memorandum.Status.IN_FORCE else repealed
+        chosen[memo.target_subject_id].append(memo)
+    return dict(in_force), dict(repealed)

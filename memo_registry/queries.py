@@ -25,7 +25,7 @@ from django_filters import rest_framework as filters
 
 from measures.models import Division, Measure
 from memo_registry.search import MAX_QUERY_LENGTH, search_memos
-from memo_registry.text import canonical_doc_number, squeeze
+from memo_registry.text import canonical_doc_number, squeeze_to
 from memos.models import Department, Memorandum, ResponsibilityList
 
 # Names and 文号 are short; anything longer cannot match and is cut.
@@ -92,7 +92,8 @@ class CleanTextField(forms.CharField):
         super().__init__(*args, **kwargs)
 
     def to_python(self, value):
-        return squeeze(squeeze(super().to_python(value))[: self.max_chars])
+        # Cut, squeezed, cut again: the raw value is bounded before any work.
+        return squeeze_to(super().to_python(value), self.max_chars)
 
 
 class CleanCharFilter(filters.CharFilter):
@@ -107,7 +108,7 @@ class ListField(forms.ModelChoiceField):
     def to_python(self, value):
         if value in self.empty_values:
             return None
-        return super().to_python(canonical_doc_number(squeeze(value)[:MAX_NAME_LENGTH]))
+        return super().to_python(canonical_doc_number(squeeze_to(value, MAX_NAME_LENGTH)))
 
 
 class ListFilter(filters.CharFilter):

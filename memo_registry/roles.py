@@ -50,14 +50,18 @@ ADMIN = (
         ]
         for action in ("add", "change", "delete", "view")
     ]
-    + ["subjects.view_full_identity"]
+    + ["subjects.view_full_identity", "audit.view_accessrecord"]
 )
 
 ROLES = {"查阅": VIEW, "编辑": EDIT, "管理员": ADMIN}
 
 
-def sync_roles(apps=None) -> None:
-    """Create the groups and give each exactly its permissions."""
+def sync_roles(apps=None, *, missing_ok: bool = False) -> None:
+    """Create the groups and give each exactly its permissions.
+
+    ``missing_ok``: an early data migration runs this before later
+    migrations have made some models (and so their permissions); it skips
+    those, and a later migration runs it again."""
     if apps is None:
         from django.apps import apps
     from django.contrib.auth.management import create_permissions
@@ -76,7 +80,12 @@ def sync_roles(apps=None) -> None:
         permissions = []
         for dotted in dict.fromkeys(codenames):
             app_label, codename = dotted.split(".")
-            permissions.append(
-                permission_model.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+            found = permission_model.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if found is None:
+                if missing_ok:
+                    continue
+                raise LookupError(f"permission {dotted} does not exist")
+            permissions.append(found)
         group.permissions.set(permissions)

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from django.db.models import Q, QuerySet
 from pypinyin import Style, lazy_pinyin
 
-from memo_registry.text import canonical_doc_number, search_key, squeeze
+from memo_registry.text import canonical_doc_number, search_key, squeeze_to
 
 # Longer input is cut, not refused: nobody searches with a paragraph, and a
 # pasted one must still give a normal page.
@@ -42,8 +42,12 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 
 
 def clean_query(raw: str | None) -> str:
-    """The query as searched for: squeezed (no control characters) and cut to length."""
-    return squeeze(squeeze(raw)[:MAX_QUERY_LENGTH])
+    """The query as searched for: squeezed (no control characters) and cut to length.
+
+    Cut before it is squeezed too (``squeeze_to``): a pasted megabyte costs no
+    more than a long line.
+    """
+    return squeeze_to(raw, MAX_QUERY_LENGTH)
 
 
 # The reverse of NFKC for the punctuation the documents mix: stored text keeps

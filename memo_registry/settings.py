@@ -5,6 +5,8 @@ With no environment at all this is a local development site on SQLite at
 DATABASE_URL) come only from the environment; see README.md.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -22,6 +24,20 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set in the environment when DEBUG=0.")
     SECRET_KEY = _DEV_SECRET_KEY
+elif not DEBUG and (
+    SECRET_KEY == _DEV_SECRET_KEY
+    # What Django's own check (security.W009) calls insecure: fewer than 50
+    # characters, fewer than 5 different ones, or a startproject key.  It only
+    # warns, and only under `check --deploy`; the site would sign sessions
+    # with it anyway.
+    or len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+    or SECRET_KEY.startswith("django-insecure-")
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is the development key or too weak for DEBUG=0: use 50 or more "
+        "random characters (e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if DEBUG:
@@ -29,7 +45,9 @@ if DEBUG:
     ALLOWED_HOSTS += ["testserver"]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with a site that also asks staff for a TOTP code
+    # (memo_registry/admin_site.py); admin.site stays the one to register with.
+    "memo_registry.admin_site.RegistryAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,6 +62,8 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # The registry's own apps, in dependency order: subjects knows no other
     # app, memos points at subjects, measures at memos and subjects, and
     # memo_registry (pipeline, lookup, public pages) sits above all three.
@@ -55,13 +75,23 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, outside everything: CSP, X-Frame-Options and nosniff also on
+    # static files and on the 400 for a bad Host (memo_registry/middleware.py).
+    "memo_registry.middleware.ProtectEveryResponseMiddleware",
+    # A bad filter value on an admin list page answers 400, not 500.
+    "memo_registry.middleware.AdminBadParametersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A request body over its budget is refused (413) before it is read,
+    # before sessions, users or CSRF (memo_registry/uploads.py).
+    "memo_registry.uploads.UploadBudgetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After AuthenticationMiddleware: adds request.user.is_verified().
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -133,7 +163,20 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Largest spreadsheet accepted by the importers, in bytes.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Upload budgets (memo_registry/uploads.py, memo_registry/spreadsheet.py): a
+# body over the limit is refused (413) before it is read; an uploaded file
+# past this size goes to a temporary file on disk, which the readers read
+# from, never whole into memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "memo_registry.uploads.BudgetUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# A request body without files (the JSON API: at most BATCH_CHECK_MAX_CODES codes).
+API_MAX_REQUEST_BYTES = env_int("API_MAX_REQUEST_BYTES", 2 * 1024 * 1024)
+# The most codes one batch check takes (a sheet, or the API's list).
+BATCH_CHECK_MAX_CODES = env_int("BATCH_CHECK_MAX_CODES", 10_000)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -141,6 +184,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's two defaults; HTTP Basic answers a locked-out user and address
+    # with 429 and says so (memo_registry/api_auth.py).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "memo_registry.api_auth.BasicAuthentication",
+    ],
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
@@ -158,10 +207,32 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Every handler masks identity numbers (memo_registry/log_filters.py); Django's
+# own loggers are routed here instead of to its default handlers, which would
+# write the path of a 404 (or, under runserver, of every request) unmasked.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"mask_identity": {"()": "memo_registry.log_filters.MaskIdentityNumbers"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["mask_identity"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["mask_identity"],
+        },
+    },
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
 
@@ -173,6 +244,18 @@ LOGOUT_REDIRECT_URL = "memo_list"
 # exporting the right to view them.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+
+# The memo admin's uploads wait for their confirm step in a folder of their
+# own (mode 0700; memo_registry/importing/uploads.py), and are deleted after
+# IMPORT_UPLOAD_MAX_AGE seconds if never confirmed (`manage.py
+# purge_import_uploads`, and at every new upload).  Default: a folder of this
+# user's under the system temp folder.
+_UID = os.getuid() if hasattr(os, "getuid") else "user"
+IMPORT_TMP_DIR = env_str("IMPORT_TMP_DIR") or str(
+    Path(tempfile.gettempdir()) / f"memo_registry-imports-{_UID}"
+)
+IMPORT_UPLOAD_MAX_AGE = env_int("IMPORT_UPLOAD_MAX_AGE", 60 * 60)
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "memo_registry.importing.uploads.ImportUploadStorage"
 
 # --- sign-in, sessions and the browser's protections ------------------------
 
@@ -188,10 +271,23 @@ AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "lockout.html"
-# Behind a reverse proxy the client's address comes from X-Forwarded-For;
-# set AXES_IPWARE_PROXY_COUNT=1 there so one proxy hop is trusted.
-AXES_IPWARE_PROXY_COUNT = env_int("AXES_IPWARE_PROXY_COUNT", 0)
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# The reverse proxies in front of the site that append the client's address
+# to X-Forwarded-For (1 behind one nginx); 0 ignores the header, which any
+# client can forge.  memo_registry/client_ip.py takes the entry the proxy
+# appended.  AXES_IPWARE_PROXY_COUNT is the name older READMEs gave it.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", env_int("AXES_IPWARE_PROXY_COUNT", 0))
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+AXES_CLIENT_IP_CALLABLE = "memo_registry.client_ip.client_ip"
+
+# Two-factor sign-in for staff (memo_registry/two_factor.py, admin_site.py).
+# The issuer is the name authenticator apps show next to the code.  After n
+# wrong codes in a row the next try waits THROTTLE_FACTOR * 2^(n-1) seconds.
+OTP_TOTP_ISSUER = "联合奖惩备忘录责任清单"
+OTP_TOTP_THROTTLE_FACTOR = env_int("OTP_TOTP_THROTTLE_FACTOR", 1)
+if OTP_TOTP_THROTTLE_FACTOR < 1:
+    # 0 would let a script try all million codes without waiting.
+    raise ImproperlyConfigured("OTP_TOTP_THROTTLE_FACTOR must be 1 or more.")
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)  # one working day
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -233,3 +329,20 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# --- look-ups of flagged subjects (memo_registry/access.py) ------------------
+
+# Identity numbers a user without subjects.view_full_identity may check a day,
+# over the subject pages, the API and the batch check together.
+IDENTITY_CHECKS_PER_DAY = env_int("IDENTITY_CHECKS_PER_DAY", 500)
+# Different identity numbers with the same masked form (first 6, last 4) such
+# a user may check a day: more is a search for the hidden birth date.
+PROBE_MAX_PER_MASK = env_int("PROBE_MAX_PER_MASK", 4)
+# Look-up records (查询记录) are kept this many days.  《中华人民共和国网络安全法》
+# 第二十一条（三）: network logs are kept no less than six months.
+ACCESS_RECORD_RETENTION_DAYS = env_int("ACCESS_RECORD_RETENTION_DAYS", 183)
+if ACCESS_RECORD_RETENTION_DAYS < 183:
+    raise ImproperlyConfigured(
+        "ACCESS_RECORD_RETENTION_DAYS must be at least 183: look-up records are "
+        "kept no less than six months (网络安全法 第二十一条)."
+    )

@@ -4,21 +4,22 @@
 memory with tight limits.  A listing file holds up to millions of rows, so
 this module reads one from disk without holding it: the encoding is found by
 one incremental pass over the bytes (which also yields the SHA-256), then the
-rows are yielded one at a time.  The detection rules and messages are the
-spreadsheet module's own.
+rows are yielded one at a time.  The detection rules, the limits and the
+messages are the spreadsheet module's own: a csv streams without a row
+limit; an xlsx is held to ``spreadsheet.LISTING`` (openpyxl keeps its whole
+shared string table in memory), checked before openpyxl opens it.
 """
 
 import codecs
 import csv
 import datetime
 import hashlib
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from memo_registry import spreadsheet
-from memo_registry.spreadsheet import SpreadsheetError
+from memo_registry.spreadsheet import Budget, SpreadsheetError
 
 CHUNK = 1024 * 1024
 # Bigger than any honest listing file of a province; bounds a hostile upload.
@@ -35,7 +36,7 @@ class StreamedFile:
 
 
 def open_rows(
-    path: str | Path, max_bytes: int = MAX_LISTING_BYTES
+    path: str | Path, max_bytes: int = MAX_LISTING_BYTES, budget: Budget = spreadsheet.LISTING
 ) -> tuple[StreamedFile, Iterator[tuple[int, list]]]:
     """The file's description and an iterator of (row number, cells).
 
@@ -57,7 +58,7 @@ def open_rows(
     if not size:
         raise SpreadsheetError(f"文件 {path.name} 是空的。")
     if head.startswith(b"PK\x03\x04"):
-        return _xlsx(path, size)
+        return _xlsx(path, size, budget)
     return _csv(path, size)
 
 
@@ -65,17 +66,16 @@ def _csv(path: Path, size: int) -> tuple[StreamedFile, Iterator[tuple[int, list]
     with path.open("rb") as handle:
         head = handle.read(65536)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
-        spreadsheet._decode(head, path.name)  # refuses UTF-16 and binary files, with its message
+        spreadsheet.decode(head, path.name)  # refuses UTF-16 and binary files, with its message
     encoding, digest = _detect_encoding(path)
     text_head = head.decode(encoding, errors="ignore").lstrip("\ufeff")
     # GB18030 decodes the bytes of any file: only there can text full of
     # control characters be a binary file (valid UTF-8 is text; its stray
     # control characters are removed from the cells).
-    if encoding == "gb18030" and spreadsheet._looks_binary(text_head):
+    if encoding == "gb18030" and spreadsheet.looks_binary(text_head):
         raise SpreadsheetError(f"文件 {path.name} 不是电子表格（xlsx 或 csv），不能导入。")
-    delimiter = spreadsheet._sniff_delimiter(text_head)
+    delimiter = spreadsheet.sniff_delimiter(text_head)
     info = StreamedFile(path.name, "csv", encoding, digest, size)
-    width = spreadsheet.MAX_COLUMNS
 
     def rows() -> Iterator[tuple[int, list]]:
         python_encoding = "utf-8-sig" if encoding == "utf-8" else encoding
@@ -86,17 +86,10 @@ def _csv(path: Path, size: int) -> tuple[StreamedFile, Iterator[tuple[int, list]
             reader = csv.reader(text, delimiter=delimiter, strict=True)
             try:
                 for number, cells in enumerate(reader, 1):
-                    if len(cells) > width:
-                        spreadsheet._refuse_too_many_columns(number, cells, path.name)
+                    spreadsheet.refuse_wide_row(number, cells, path.name)
                     yield number, cells
             except csv.Error as error:
-                reason = next(
-                    (words for key, words in spreadsheet._CSV_ERRORS.items() if key in str(error)),
-                    str(error),
-                )
-                raise SpreadsheetError(
-                    f"文件 {path.name} 第 {number + 1} 行无法按 csv 读取（{reason}），未导入。"
-                ) from error
+                raise spreadsheet.csv_error(error, path.name, number + 1) from error
 
     return info, rows()
 
@@ -120,38 +113,29 @@ def _detect_encoding(path: Path) -> tuple[str, str]:
     )
 
 
-def _xlsx(path: Path, size: int) -> tuple[StreamedFile, Iterator[tuple[int, list]]]:
+def _xlsx(path: Path, size: int, budget: Budget) -> tuple[StreamedFile, Iterator[tuple[int, list]]]:
     data_digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
             data_digest.update(chunk)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            unzipped = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, OSError) as error:
-        raise SpreadsheetError(
-            f"文件 {path.name} 不是有效的 xlsx 文件（压缩包已损坏），无法读取。"
-        ) from error
-    if unzipped > 40 * size + 200 * 1024 * 1024:
-        raise SpreadsheetError(f"文件 {path.name} 解压后过大，未导入。")
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=False)
-    except Exception as error:  # openpyxl raises many kinds on a damaged file
-        raise SpreadsheetError(
-            f"文件 {path.name} 不是有效的 xlsx 文件（可能已损坏），无法读取。"
-        ) from error
+    # Every part of the file within the budget before openpyxl parses any.
+    workbook = spreadsheet.open_workbook(path, path.name, budget)
     info = StreamedFile(path.name, "xlsx", "", data_digest.hexdigest(), size)
 
     def rows() -> Iterator[tuple[int, list]]:
         try:
             sheet = workbook.worksheets[0]
             sheet.reset_dimensions()
-            for number, cells in enumerate(sheet.iter_rows(values_only=True), 1):
-                if len(cells) > spreadsheet.MAX_COLUMNS:
-                    spreadsheet._refuse_too_many_columns(number, cells, path.name)
-                yield number, [_cell(value) for value in cells]
+            tally = spreadsheet.Tally(budget, path.name)
+            # One column past the limit, to see content there; a cell far to
+            # the right is never read (openpyxl would pad every row up to it).
+            rows_read = sheet.iter_rows(values_only=True, max_col=spreadsheet.MAX_COLUMNS + 1)
+            for number, cells in enumerate(rows_read, 1):
+                tally.row(number, cells)
+                width = min(len(cells), spreadsheet.MAX_COLUMNS)
+                while width and cells[width - 1] is None:
+                    width -= 1  # openpyxl's padding up to max_col
+                yield number, [_cell(value) for value in cells[:width]]
         except SpreadsheetError:
             raise
         except Exception as error:
@@ -169,4 +153,4 @@ def _cell(value):
         return ""
     if isinstance(value, (int, float, datetime.date)) and not isinstance(value, bool):
         return value
-    return spreadsheet._xlsx_text(value)
+    return spreadsheet.xlsx_text(value)

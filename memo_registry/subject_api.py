@@ -17,7 +17,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from memo_registry import access
 from memo_registry.applicable import SubjectStatus, status_for
+from memo_registry.audit.models import AccessRecord
 from memo_registry.subject_check import MAX_CODES, check_codes
 from subjects.codes import parse_code
 from subjects.models import Subject
@@ -135,38 +137,87 @@ def status_payload(status: SubjectStatus, user, on) -> dict:
 _ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
 
 
+_DETAIL_RESPONSES = {
+    200: SubjectStatusSerializer,
+    400: OpenApiResponse(_ERROR, description="代码无效（长度、字符或校验位）"),
+    401: OpenApiResponse(_ERROR, description="未登录"),
+    403: OpenApiResponse(_ERROR, description="非工作人员"),
+    404: OpenApiResponse(_ERROR, description="登记簿中没有这个主体"),
+    429: OpenApiResponse(_ERROR, description="超出每日身份证号码查询上限"),
+}
+
+
+def _answer_one(request, raw: str, action: str) -> Response:
+    """The subject answer for one code, recorded as a look-up."""
+    parsed, error = _parse(raw)
+    asked = [access.asked(raw)]
+    if parsed is None:
+        access.record(request, AccessRecord.Channel.API, action, asked, counted=False)
+        return Response({"detail": error}, status=400)
+    subject = Subject.objects.filter(code=parsed.value).first()
+    if error and (subject is None or not subject.checksum_exception):
+        # A failing check character is accepted only for a pilot code an
+        # administrator registered as an exception; a typo says nothing
+        # about listings.
+        access.record(request, AccessRecord.Channel.API, action, asked, counted=False)
+        return Response({"detail": error}, status=400)
+    refused = access.refusal(request.user, asked)
+    if refused:
+        access.record(request, AccessRecord.Channel.API, action, asked, refused=refused)
+        return Response({"detail": refused}, status=429)
+    if subject is None:
+        access.record(request, AccessRecord.Channel.API, action, asked)
+        return Response({"detail": f"登记簿中没有主体 {parsed.value}。"}, status=404)
+    on = timezone.localdate()
+    status = status_for(subject, on)
+    access.record(request, AccessRecord.Channel.API, action, asked, listed=int(status.listed))
+    return Response(SubjectStatusSerializer(status_payload(status, request.user, on)).data)
+
+
 class SubjectDetailAPI(APIView):
     permission_classes = [CanViewSubjects]
 
     @extend_schema(
-        summary="一个主体今天适用的措施",
+        summary="一个企业今天适用的措施（按统一社会信用代码）",
+        description=(
+            "统一社会信用代码是公开信息，可放在路径中。身份证号码不得放在网址里"
+            "（会留在各级日志中）：请用 POST /api/subjects/lookup/，此处对身份证号码答 400。"
+        ),
         parameters=[
-            OpenApiParameter(
-                "code", str, OpenApiParameter.PATH, description="统一社会信用代码或身份证号码"
-            )
+            OpenApiParameter("code", str, OpenApiParameter.PATH, description="统一社会信用代码")
         ],
-        responses={
-            200: SubjectStatusSerializer,
-            400: OpenApiResponse(_ERROR, description="代码无效（长度、字符或校验位）"),
-            401: OpenApiResponse(_ERROR, description="未登录"),
-            403: OpenApiResponse(_ERROR, description="非工作人员"),
-            404: OpenApiResponse(_ERROR, description="登记簿中没有这个主体"),
-        },
+        responses=_DETAIL_RESPONSES,
     )
     def get(self, request, code: str):
-        parsed, error = _parse(code)
-        if parsed is None:
-            return Response({"detail": error}, status=400)
-        subject = Subject.objects.filter(code=parsed.value).first()
-        if error and (subject is None or not subject.checksum_exception):
-            # A failing check character is accepted only for a pilot code an
-            # administrator registered as an exception.
-            return Response({"detail": error}, status=400)
-        if subject is None:
-            return Response({"detail": f"登记簿中没有主体 {parsed.value}。"}, status=404)
-        on = timezone.localdate()
-        payload = status_payload(status_for(subject, on), request.user, on)
-        return Response(SubjectStatusSerializer(payload).data)
+        if access.asked(code).is_identity:
+            return Response(
+                {
+                    "detail": "身份证号码不能放在网址里：请改用 POST /api/subjects/lookup/，"
+                    '请求体为 {"code": "…"}。'
+                },
+                status=400,
+            )
+        return _answer_one(request, code, "接口查询")
+
+
+class LookupRequestSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        max_length=64, trim_whitespace=False, help_text="统一社会信用代码或身份证号码"
+    )
+
+
+class SubjectLookupAPI(APIView):
+    permission_classes = [CanViewSubjects]
+
+    @extend_schema(
+        summary="一个主体今天适用的措施（代码放在请求体中）",
+        request=LookupRequestSerializer,
+        responses=_DETAIL_RESPONSES,
+    )
+    def post(self, request):
+        payload = LookupRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        return _answer_one(request, payload.validated_data["code"], "接口查询")
 
 
 def _parse(code: str):
@@ -215,14 +266,31 @@ class SubjectCheckAPI(APIView):
             400: OpenApiResponse(description="请求格式不对"),
             401: OpenApiResponse(_ERROR, description="未登录"),
             403: OpenApiResponse(_ERROR, description="非工作人员"),
+            429: OpenApiResponse(_ERROR, description="超出每日身份证号码查询上限"),
         },
     )
     def post(self, request):
         payload = CheckRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        codes = payload.validated_data["codes"]
+        asked = [access.asked(code) for code in codes]
+        refused = access.refusal(request.user, asked)
+        if refused:
+            access.record(
+                request, AccessRecord.Channel.BATCH, "接口批量比对", asked, refused=refused
+            )
+            return Response({"detail": refused}, status=429)
         on = timezone.localdate()
+        checked = check_codes(codes, on)
+        access.record(
+            request,
+            AccessRecord.Channel.BATCH,
+            "接口批量比对",
+            asked,
+            listed=sum(result.listed for result in checked),
+        )
         results = []
-        for result in check_codes(payload.validated_data["codes"], on):
+        for result in checked:
             status = result.status
             results.append(
                 {

@@ -4,14 +4,18 @@ Staff upload a sheet of codes in any layout (today's licence applicants, say)
 and get it back with columns added.  Other systems post a JSON list of codes
 to the API.  Bad codes are marked in their own row, never fatal.  Ten
 thousand codes cost a few queries per 900 codes (memo_registry.applicable).
+A sheet is read within the upload budget of ``memo_registry.spreadsheet``,
+its rows raised to settings.BATCH_CHECK_MAX_CODES.
 """
 
 import datetime
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
+from typing import BinaryIO
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from openpyxl import Workbook
 
@@ -21,7 +25,12 @@ from memo_registry.text import make_formula_inert, search_key
 from subjects.codes import compact, parse_code
 from subjects.models import Subject
 
-MAX_CODES = 50_000
+# The most codes one check takes, as the module is imported (the API's
+# request schema); check_file reads settings.BATCH_CHECK_MAX_CODES each call.
+MAX_CODES = settings.BATCH_CHECK_MAX_CODES
+# Rows a sheet of codes may hold besides the codes: title rows, the header
+# (looked for in the first 30 rows), blank rows.
+_OTHER_ROWS = 100
 # The code column goes by the names the listing import knows it by.
 _CODE_HEADERS = {
     search_key(alias)
@@ -130,19 +139,52 @@ def _describe(result: CheckResult) -> list:
     return ["已列入", "正确", lists, memos, "\n".join(lines), len(status.open_measures)]
 
 
-def check_file(content: bytes, file_name: str, on: datetime.date) -> tuple[bytes, str]:
-    """The uploaded sheet back as xlsx with the check's columns added."""
+def check_file(
+    content: bytes | BinaryIO,
+    file_name: str,
+    on: datetime.date,
+    *,
+    before_check=None,
+    after_check=None,
+) -> tuple[bytes, str]:
+    """The uploaded sheet back as xlsx with the check's columns added.
+
+    ``content`` is the file's bytes or the open file (an upload, read from
+    Django's temporary file rather than copied into memory).
+    ``before_check(codes)`` sees the codes read from the sheet before any is
+    looked up, and may refuse them by raising; ``after_check(results)`` sees
+    the results (the look-up record is written from them)."""
+    max_codes = settings.BATCH_CHECK_MAX_CODES
+    budget = replace(spreadsheet.UPLOAD, rows=max_codes + _OTHER_ROWS)
     try:
-        sheet = spreadsheet.read_bytes(content, file_name)
+        if isinstance(content, bytes | bytearray):
+            sheet = spreadsheet.read_bytes(bytes(content), file_name, budget)
+        else:
+            sheet = spreadsheet.read_file(content, file_name, budget)
+    except spreadsheet.BudgetExceeded as error:
+        if error.limit == "rows":
+            raise CheckFileError(
+                f"一次最多比对 {max_codes} 个代码，文件 {file_name} 超过 {budget.rows} 行，"
+                "未比对。请拆分文件后再比对。"
+            ) from None
+        raise CheckFileError(str(error)) from None
     except spreadsheet.SpreadsheetError as error:
         raise CheckFileError(str(error)) from None
     rows = [(row.number, list(row.cells)) for row in sheet.rows]
     header_position, column = _find_code_column(rows)
     data = rows[header_position + 1 :] if header_position is not None else rows
     data = [(number, cells) for number, cells in data if any(str(c or "").strip() for c in cells)]
-    if len(data) > MAX_CODES:
-        raise CheckFileError(f"一次最多比对 {MAX_CODES} 个代码，本文件有 {len(data)} 行。")
-    results = check_codes([cells[column] if column < len(cells) else "" for _, cells in data], on)
+    if len(data) > max_codes:
+        raise CheckFileError(
+            f"一次最多比对 {max_codes} 个代码，文件 {file_name} 有 {len(data)} 个，未比对。"
+            "请拆分文件后再比对。"
+        )
+    codes = [cells[column] if column < len(cells) else "" for _, cells in data]
+    if before_check is not None:
+        before_check(codes)
+    results = check_codes(codes, on)
+    if after_check is not None:
+        after_check(results)
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("比对结果")

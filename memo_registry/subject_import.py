@@ -33,6 +33,7 @@ import io
 import re
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -193,6 +194,9 @@ class _Targets:
 
     by_doc_number: dict[str, int]
     by_label: dict[str, int]
+    # Targets whose memos in the list are all repealed: a listing there is
+    # imported (it is a fact), but brings no measure, and the import says so.
+    repealed: dict[int, list[Memorandum]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, responsibility_list: ResponsibilityList | None) -> "_Targets":
@@ -203,7 +207,32 @@ class _Targets:
         by_label: dict[str, int] = {}
         for pk, label in TargetSubject.objects.values_list("pk", "label"):
             by_label.setdefault(search_key(label), pk)
-        return cls(by_doc_number, by_label)
+        repealed: dict[int, list[Memorandum]] = {}
+        if responsibility_list is not None:
+            in_force: set[int] = set()
+            for memo in memos.order_by("seq"):
+                if memo.status == Memorandum.Status.REPEALED:
+                    repealed.setdefault(memo.target_subject_id, []).append(memo)
+                else:
+                    in_force.add(memo.target_subject_id)
+            repealed = {t: m for t, m in repealed.items() if t not in in_force}
+        return cls(by_doc_number, by_label, repealed)
+
+    def warnings(self, rows_by_target: dict[int, set[int]]) -> list[str]:
+        """What to tell the user about rows listed under repealed memos."""
+        messages = []
+        for target, numbers in sorted(rows_by_target.items(), key=lambda kv: min(kv[1])):
+            shown = "、".join(str(n) for n in sorted(numbers)[:10])
+            more = f"等 {len(numbers)} 行" if len(numbers) > 10 else ""
+            memos = "；".join(
+                f"{memo.doc_number}《{memo.title}》已于 {memo.repealed_on:%Y-%m-%d} 废止"
+                for memo in self.repealed[target]
+            )
+            messages.append(
+                f"第 {shown} 行{more}：{memos}，其措施不再适用。这些名单记录照常导入，"
+                "但不会带来任何措施。"
+            )
+        return messages
 
     def resolve(self, text: str) -> int | None:
         if not text:
@@ -273,6 +302,8 @@ class _Validator:
         self.subjects: dict[str, tuple] = {}
         self.repeats: dict[str, set] = {}  # code -> keys of its listings, when more than one
         self.duplicates = 0
+        # target subject id -> numbers of the rows listed under a repealed memo
+        self.repealed_rows: dict[int, set[int]] = defaultdict(set)
         self._basis: dict = {}
         self._dates: dict = {}
         self._expiries: dict = {}
@@ -443,6 +474,7 @@ class _Validator:
         subjects, repeats = self.subjects, self.repeats
         targets, dates, expiries, sources = self._basis, self._dates, self._expiries, self._sources
         remembered, text = self._remembered, self._text
+        repealed, repealed_rows = self.targets.repealed, self.repealed_rows
 
         for number, cells in rows:
             row = None
@@ -463,6 +495,8 @@ class _Validator:
                 ):
                     raw = cells[basis_at]
                     target = targets.get(raw) or remembered(targets, raw, self._target)
+                    if target in repealed:
+                        repealed_rows[target].add(number)
                     raw = cells[listed_at]
                     listed = dates.get(raw) or remembered(dates, raw, self._date)
                     expires = None
@@ -516,6 +550,8 @@ class _Validator:
                 row = self.row(number, cells)
                 if row is None or self.error_count:
                     continue
+                if row[3] in repealed:
+                    repealed_rows[row[3]].add(number)
                 seen = subjects[row[0]]
                 if seen[2] == number:
                     subjects[row[0]] = (seen[0], seen[1], number, row[3], row[6])
@@ -611,6 +647,7 @@ def import_subject_rows(
         validator.raise_errors(file_name)
         if result.rows == 0:
             raise SubjectImportError([f"文件 {file_name}：表头（第 {header_row} 行）下没有数据。"])
+        result.warnings = targets.warnings(validator.repealed_rows)
 
     if dry_run:
         for _ in validated:
@@ -876,8 +913,11 @@ class _PostgresLoad:
         cursor, result, batch_id = self.cursor, self.result, self.batch.pk
 
         # Subjects: one staged row per code (first_row) carries its name.
+        # Every UPDATE here raises the row's version (memo_registry/versioning.py):
+        # an admin page loaded before the import must not save over it.
         cursor.execute(
-            "UPDATE subjects_subject s SET name = st.name, import_batch_id = %s"
+            "UPDATE subjects_subject s SET name = st.name, import_batch_id = %s,"
+            " version = s.version + 1"
             " FROM subject_import_staging st"
             " WHERE st.first_row AND s.code = st.code AND s.name <> st.name",
             [batch_id],
@@ -899,7 +939,7 @@ class _PostgresLoad:
         cursor, result, batch_id = self.cursor, self.result, self.batch.pk
         cursor.execute(
             "UPDATE subjects_listing l SET expires_on = st.expires_on, source = st.source,"
-            " basis = st.reason, import_batch_id = %s"
+            " basis = st.reason, import_batch_id = %s, version = l.version + 1"
             " FROM subject_import_staging st JOIN subjects_subject s ON s.code = st.code"
             " WHERE l.subject_id = s.id AND l.target_subject_id = st.target_id"
             " AND l.listed_on = st.listed_on"
@@ -977,8 +1017,10 @@ def _write_batched(staged: io.TextIOBase, batch: ImportBatch, result: SubjectImp
             cursor.executemany(insert, batch_rows)
 
         # Subjects: one row per code (the file agrees on names, see _Validator).
+        # Updates raise the version, as in _PostgresLoad._merge_subjects.
         cursor.execute(
-            "UPDATE subjects_subject SET name = s.name, import_batch_id = %s"
+            "UPDATE subjects_subject SET name = s.name, import_batch_id = %s,"
+            " version = subjects_subject.version + 1"
             " FROM (SELECT DISTINCT code, name FROM subject_import_staging) AS s"
             " WHERE subjects_subject.code = s.code AND subjects_subject.name <> s.name",
             [batch.pk],
@@ -1001,7 +1043,7 @@ def _write_batched(staged: io.TextIOBase, batch: ImportBatch, result: SubjectImp
         )
         cursor.execute(
             "UPDATE subjects_listing SET expires_on = n.expires_on, source = n.source,"
-            " basis = n.reason, import_batch_id = %s"
+            " basis = n.reason, import_batch_id = %s, version = subjects_listing.version + 1"
             f" FROM ({listing_rows}) AS n"
             " WHERE subjects_listing.subject_id = n.subject_id"
             " AND subjects_listing.target_subject_id = n.target_id"

@@ -25,7 +25,7 @@ _CJK = (
     "\u2014\u2026"  # dash and ellipsis
 )
 _WS = r"[ \t\u00a0\u2002-\u200b\u3000]"
-_SPACE_NEXT_TO_CJK = re.compile(rf"{_WS}+(?=[{_CJK}])|(?<=[{_CJK}]){_WS}+")
+_IS_CJK = re.compile(rf"[{_CJK}]")
 _RUN_OF_SPACES = re.compile(rf"{_WS}+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PARAGRAPH_TAG = re.compile(r"</?p\s*>", re.IGNORECASE)
@@ -48,8 +48,41 @@ def squeeze(text: str | None) -> str:
         return ""
     text = strip_control(str(text)).replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\n", " ")
-    text = _SPACE_NEXT_TO_CJK.sub("", text)
-    return _RUN_OF_SPACES.sub(" ", text).strip()
+    return _RUN_OF_SPACES.sub(_squeezed_run, text).strip()
+
+
+def _squeezed_run(match: re.Match) -> str:
+    # Each maximal run of spaces is matched once (so the whole pass is linear)
+    # and becomes "" or " ".  This gives exactly what the former two passes
+    # gave (drop every part of a run that a lookahead/lookbehind found next to
+    # CJK, then collapse what is left), whose backtracking made a long run of
+    # spaces quadratic.  U+3000 is both a space and CJK: a run ending before
+    # CJK goes; otherwise the run's last U+3000 (or, with none, its start)
+    # decides, by whether the character before it is CJK.
+    text, start, end = match.string, match.start(), match.end()
+    if end < len(text) and _IS_CJK.match(text, end):
+        return ""
+    last_ideographic = match.group().rfind("\u3000")
+    before = start + last_ideographic - 1 if last_ideographic > 0 else start - 1
+    return "" if before >= 0 and _IS_CJK.match(text, before) else " "
+
+
+# How much of a raw text :func:`squeeze_to` reads per character it keeps:
+# enough for text spaced out by a PDF conversion (``市 国 税 局``).
+RAW_CHARS_PER_CHAR = 4
+
+
+def squeeze_to(text: str | None, limit: int) -> str:
+    """:func:`squeeze`, cut to ``limit`` characters.
+
+    The raw text is cut to ``RAW_CHARS_PER_CHAR * limit`` characters first, so
+    a query string of megabytes costs no more than one of a few hundred
+    characters; then it is squeezed, cut to ``limit``, and squeezed again (the
+    cut may leave a space at the end).
+    """
+    if text is None:
+        return ""
+    return squeeze(squeeze(str(text)[: limit * RAW_CHARS_PER_CHAR])[:limit])
 
 
 def squeeze_lines(text: str | None) -> list[str]:
@@ -79,7 +112,9 @@ def search_key(text: str | None) -> str:
 _OPEN = "(（[［【〔﹝〖<＜《"
 _CLOSE = ")）]］】〕﹞〗>＞》"
 _YEAR_IN_BRACKETS = re.compile(rf"[{re.escape(_OPEN)}]\s*((?:19|20)\d\d)\s*[{re.escape(_CLOSE)}]")
-_DOC_NUMBER_SHAPE = re.compile(r"^\S+〔(?:19|20)\d\d〕\S*\d+\S*号$")
+_YEAR = re.compile(r"〔(?:19|20)\d\d〕")
+_SPACE = re.compile(r"\s")
+_DIGIT = re.compile(r"\d")
 
 
 def canonical_doc_number(text: str | None) -> str:
@@ -98,8 +133,18 @@ def canonical_doc_number(text: str | None) -> str:
 
 
 def looks_like_doc_number(text: str) -> bool:
-    """Whether a canonical 文号 has the usual shape ``机关代字〔年份〕序号号``."""
-    return bool(_DOC_NUMBER_SHAPE.match(text))
+    r"""Whether a canonical 文号 has the usual shape ``机关代字〔年份〕序号号``.
+
+    The shape of ``^\S+〔年份〕\S*\d+\S*号$``, checked in one pass each: as a
+    single regular expression its nested ``\S*\d+\S*`` backtracks in cubic
+    time on a long cell that fails to match.
+    """
+    if not text.endswith("号") or _SPACE.search(text):
+        return False
+    # The first 〔年份〕 after at least one character leaves the most text for
+    # the serial number, so if any placement matches, this one does.
+    year = _YEAR.search(text, 1)
+    return year is not None and _DIGIT.search(text, year.end(), len(text) - 1) is not None
 
 
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
@@ -126,11 +171,8 @@ def split_departments(text: str | None) -> list[str]:
     if names and names[0].startswith(_LEVEL_PREFIXES):
         prefix = names[0][0]
         names = names[:1] + [prefix + name if _lacks_level(name) else name for name in names[1:]]
-    unique: list[str] = []
-    for name in names:
-        if name not in unique:
-            unique.append(name)
-    return unique
+    # dict keeps the order; a list's ``in`` would be quadratic in the names.
+    return list(dict.fromkeys(names))
 
 
 def split_names(text: str | None) -> list[str]:
@@ -144,11 +186,8 @@ def split_names(text: str | None) -> list[str]:
         return []
     raw = str(text).replace("\r", "\n")
     names = [squeeze(part) for part in _DEPARTMENT_SEPARATORS.split(raw)]
-    unique: list[str] = []
-    for name in names:
-        if name and name not in unique:
-            unique.append(name)
-    return unique
+    # dict keeps the order; a list's ``in`` would be quadratic in the names.
+    return [name for name in dict.fromkeys(names) if name]
 
 
 def _lacks_level(name: str) -> bool:
@@ -253,14 +292,17 @@ def label_from_title(title: str) -> str:
     if not cuts:
         return title[:100]
     label = rest[: min(cuts)]
+    # Tails are cut by moving an end index, not by slicing a new string each
+    # time: a title of thousands of 的 must not cost a copy per 的.
+    end = len(label)
     changed = True
     while changed:
         changed = False
         for tail in _LABEL_TAILS:
-            if label.endswith(tail) and len(label) > len(tail) + 1:
-                label = label[: -len(tail)]
+            if label.endswith(tail, 0, end) and end > len(tail) + 1:
+                end -= len(tail)
                 changed = True
-    return label[:100]
+    return label[:end][:100]
 
 
 # --- cells a spreadsheet would run as a formula ------------------------------
@@ -270,24 +312,53 @@ def label_from_title(title: str) -> str:
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _INERT_PREFIX = "'"
 
+# What else may come first and still make a formula.  Measured with
+# LibreOffice Calc 7.4 (Debian 12) opening a CSV: with its default options only
+# a cell starting with "=" runs; with "Trim spaces" ticked in its CSV import
+# dialog (a user's choice, and remembered) " =1+1" runs too.  It left
+# full-width ＝, ＋, a leading zero-width space or BOM, and + - @ as text.
+# Excel runs = + - @ at the start of a cell (OWASP); whether its Chinese and
+# Japanese editions, which accept full-width signs typed through an IME, also
+# fold them when opening a CSV could not be tried here, and what a future
+# version of any program trims or folds cannot be tried at all.  So the guard
+# is wider than any single program: after any run of characters one cannot
+# see or that a spreadsheet may trim (white space, zero-width and other format
+# characters such as U+200B and the BOM, control characters), a character
+# whose NFKC form is = + - or @ (＝ ＋ － ＠, the small forms ﹦ ﹢ ﹣ ﹫, ⁼ ₊ …)
+# makes the cell formula-like, and so does a leading tab or CR whatever follows.  The cost of
+# a wrong guess is one apostrophe, which the import takes off again.
+_FORMULA_SIGNS = frozenset("=+-@")
+_INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+
+
+def looks_like_formula(text: str) -> bool:
+    """Whether some spreadsheet could run the cell ``text`` as a formula."""
+    if text[:1] in FORMULA_TRIGGERS:
+        return True
+    for char in text:
+        if char.isspace() or unicodedata.category(char) in _INVISIBLE:
+            continue
+        return unicodedata.normalize("NFKC", char)[:1] in _FORMULA_SIGNS
+    return False
+
 
 def _has_inert_prefix(text: str) -> bool:
-    return (
-        text[:1] == _INERT_PREFIX
-        and (text[1:2] in FORMULA_TRIGGERS or text[1:2] == _INERT_PREFIX)
-        and len(text) > 1
+    return text[:1] == _INERT_PREFIX and (
+        text[1:2] == _INERT_PREFIX or looks_like_formula(text[1:])
     )
 
 
 def make_formula_inert(text: str) -> str:
     """The text as a spreadsheet cell that no spreadsheet runs as a formula.
 
-    A leading ``=``, ``+``, ``-``, ``@``, tab or carriage return gets an
-    apostrophe in front (``=HYPERLINK(…)`` → ``'=HYPERLINK(…)``).  A text that
-    already starts with an apostrophe before such a character gets one more,
-    so that :func:`undo_formula_inert` gives every text back exactly.
+    A text that :func:`looks_like_formula` (``=``, ``+``, ``-``, ``@`` in any
+    width, possibly after spaces or invisible characters; a leading tab or
+    carriage return) gets an apostrophe in front (``=HYPERLINK(…)`` →
+    ``'=HYPERLINK(…)``, `` ＝1+1`` → ``' ＝1+1``).  A text that already starts
+    with an apostrophe before such a text, or before another apostrophe, gets
+    one more, so that :func:`undo_formula_inert` gives every text back exactly.
     """
-    if text[:1] in FORMULA_TRIGGERS or _has_inert_prefix(text):
+    if looks_like_formula(text) or _has_inert_prefix(text):
         return _INERT_PREFIX + text
     return text
 

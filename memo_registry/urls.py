@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from memo_registry import two_factor
+
 admin.site.site_header = "联合奖惩备忘录责任清单 管理"
 admin.site.site_title = "责任清单管理"
 admin.site.index_title = "数据管理"
@@ -17,6 +19,9 @@ urlpatterns = [
         auth_views.PasswordChangeView.as_view(success_url="/"),
         name="password_change",
     ),
+    # The second factor for users who can reach the admin (memo_registry/two_factor.py).
+    path("accounts/two-factor/", two_factor.enrol, name="two_factor"),
+    path("accounts/two-factor/verify/", two_factor.verify, name="two_factor_verify"),
     # Public pages and the memo API (memo_registry/web_urls.py, api_urls.py).
     path("api/subjects/", include("memo_registry.subject_api_urls")),
     path("api/", include("memo_registry.api_urls")),

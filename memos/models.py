@@ -3,6 +3,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from memo_registry.text import canonical_doc_number, squeeze
+from memo_registry.versioning import Versioned
 from subjects.models import TargetSubject
 
 
@@ -79,7 +80,7 @@ class Department(models.Model):
         super().save(*args, **kwargs)
 
 
-class Memorandum(models.Model):
+class Memorandum(Versioned):
     """A joint reward or punishment memorandum (联合奖惩备忘录) as one item
     of a responsibility list: which subjects it targets and, through its
     measures, what the bureau does about them."""

@@ -3,6 +3,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from memo_registry.text import squeeze
+from memo_registry.versioning import Versioned
 from subjects.codes import mask, parse_code
 
 
@@ -41,7 +42,7 @@ class TargetSubject(models.Model):
         self.definition = squeeze(self.definition)
 
 
-class Subject(models.Model):
+class Subject(Versioned):
     """An enterprise or a person that a red or black list may name.
 
     Organisations are identified by their 统一社会信用代码, people by their
@@ -91,16 +92,26 @@ class Subject(models.Model):
 
     def clean_fields(self, exclude=None):
         # The code decides the kind, so read it before the fields are checked.
+        # Unless the code is excluded: the admin's form for a person, shown
+        # to a user who may not see the number, has no code field, and an
+        # error about the stored number would have no field to go to (a 500)
+        # and would print the number.
         errors = {}
-        try:
-            parsed = parse_code(self.code, allow_bad_checksum=self.checksum_exception)
-        except ValidationError as error:
-            errors["code"] = error.messages
-        else:
-            self.code, self.kind = parsed.value, parsed.kind
-            if self.checksum_exception and parsed.checksum_ok:
-                errors["checksum_exception"] = ["该代码的校验位正确，无需登记为例外。"]
-        exclude = set(exclude or ()) | ({"code", "kind"} if "code" in errors else set())
+        exclude = set(exclude or ())
+        if "code" not in exclude:
+            try:
+                parsed = parse_code(self.code, allow_bad_checksum=self.checksum_exception)
+            except ValidationError as error:
+                errors["code"] = error.messages
+            else:
+                self.code, self.kind = parsed.value, parsed.kind
+                if (
+                    self.checksum_exception
+                    and parsed.checksum_ok
+                    and "checksum_exception" not in exclude
+                ):
+                    errors["checksum_exception"] = ["该代码的校验位正确，无需登记为例外。"]
+        exclude |= {"code", "kind"} if "code" in errors else set()
         try:
             super().clean_fields(exclude)
         except ValidationError as error:
@@ -131,7 +142,7 @@ class ListingQuerySet(models.QuerySet):
         )
 
 
-class Listing(models.Model):
+class Listing(Versioned):
     """A subject placed on a red or black list, under a memorandum's target
     subject (列入失信被执行人名单 …), by a source on a basis, for a period.
 

@@ -44,3 +44,28 @@ def administrator(db, django_user_model):
 def clerk_client(client, clerk):
     client.force_login(clerk)
     return client
+
+
+def _otp_login(client, user):
+    """Sign ``user`` in with the password and a TOTP code, as the admin asks of staff.
+
+    Gives the user a confirmed TOTP device (once) and marks the session
+    verified with it, as django_otp.login does after a correct code.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="测试设备", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def otp_login(db):
+    """``otp_login(client, user)``: signed in with both factors (staff need it for /admin/)."""
+    return _otp_login

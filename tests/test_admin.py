@@ -11,13 +11,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def superuser_client(client, django_user_model, list_2018):
+def superuser_client(client, django_user_model, list_2018, otp_login):
     user = django_user_model.objects.create_superuser("admin", "admin@example.com", "pw-123456")
     measure = Memorandum.objects.get(seq=7).measures.first()
     listing = ListingFactory(target_subject=measure.memo.target_subject)
     FeedbackFactory(subject=listing.subject, measure=measure, division=measure.divisions.first())
-    client.force_login(user)
-    return client
+    return otp_login(client, user)
 
 
 def _admin_models():

@@ -32,9 +32,9 @@ EXPORT_URL = reverse("admin:memos_memorandum_export")
 
 
 @pytest.fixture
-def admin_client(client, django_user_model):
+def admin_client(client, django_user_model, otp_login):
     user = django_user_model.objects.create_superuser("admin", "admin@example.com", "pw-123456")
-    client.force_login(user)
+    otp_login(client, user)
     client.user = user
     return client
 
@@ -195,12 +195,12 @@ def test_the_admin_export_has_the_document_layout(admin_client, list_2018, fmt_i
     assert rows[1][:2] == ["1", "发改财金〔2016〕1467号"]
 
 
-def test_a_user_who_may_only_view_cannot_import(client, django_user_model, list_2018):
+def test_a_user_who_may_only_view_cannot_import(client, django_user_model, list_2018, otp_login):
     from django.contrib.auth.models import Permission
 
     user = django_user_model.objects.create_user("viewer", password="pw-123456", is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_memorandum"))
-    client.force_login(user)
+    otp_login(client, user)
     assert client.get(IMPORT_URL).status_code == 403
     assert client.post(EXPORT_URL, {"resource": "0", "format": "1"}).status_code == 200
 

@@ -82,10 +82,9 @@ def registry(list_2018):
 
 
 @pytest.fixture
-def superuser_client(client, django_user_model):
+def superuser_client(client, django_user_model, otp_login):
     user = django_user_model.objects.create_superuser("admin", "admin@example.com", "pw-123456")
-    client.force_login(user)
-    return client
+    return otp_login(client, user)
 
 
 def _assert_escaped(content: bytes, *texts: str) -> None:
@@ -117,14 +116,14 @@ def _pages(r) -> dict[str, tuple[str, ...]]:
         "/divisions/": (f"{SCRIPT}处",),
         f"/divisions/{r.division.pk}/": (f"{SCRIPT}处", r.scripted.doc_number, SCRIPT),
         f"/subjects/?q={quote(SCRIPT)}": (SCRIPT, AT_SUM + SCRIPT),
-        f"/subjects/{r.subject.code}/": (
+        f"/subjects/{r.subject.pk}/": (
             SCRIPT,
             IMG,
             HYPERLINK,
             r.scripted.doc_number,
             f"{SCRIPT}处",
         ),
-        f"/subjects/{r.other_subject.code}/": (AT_SUM + SCRIPT, SCRIPT),
+        f"/subjects/{r.other_subject.pk}/": (AT_SUM + SCRIPT, SCRIPT),
         f"{admin}/memos/memorandum/": (SCRIPT, HYPERLINK),
         f"{admin}/memos/memorandum/?q={quote(SCRIPT)}": (SCRIPT,),
         f"{admin}/memos/memorandum/{r.scripted.pk}/change/": (
@@ -169,7 +168,7 @@ def test_a_staff_member_with_the_view_permission_sees_subjects_escaped(
         *Permission.objects.filter(codename__in=["view_subject", "view_listing"])
     )
     client.force_login(user)
-    for url in [f"/subjects/{registry.subject.code}/", f"/subjects/?q={quote(SCRIPT)}"]:
+    for url in [f"/subjects/{registry.subject.pk}/", f"/subjects/?q={quote(SCRIPT)}"]:
         response = client.get(url)
         assert response.status_code == 200, url
         _assert_escaped(response.content, SCRIPT, registry.subject.name)

@@ -59,13 +59,20 @@ EXPECTED_GET = {
     "login": PUBLIC,
     "logout": {"anonymous": 405, "clerk": 405, "editor": 405, "administrator": 405},
     "password_change": STAFF_ONLY,
+    # The second factor: 查阅 is told it needs none; staff (signed in here
+    # with both factors) see their device, and verifying again sends them on.
+    "two_factor": STAFF_ONLY,
+    "two_factor_verify": {"anonymous": 302, "clerk": 200, "editor": 302, "administrator": 302},
     "division_list": STAFF_ONLY,
     "division_detail": STAFF_ONLY,
     "subject_search": STAFF_ONLY,
     "subject_check": STAFF_ONLY,
     "subject_detail": STAFF_ONLY,
+    # Old links by credit code: staff are sent on to the subject's page.
+    "subject_by_code": {"anonymous": 302, "clerk": 301, "editor": 301, "administrator": 301},
     "subject_feedback": {"anonymous": 302, "clerk": 405, "editor": 405, "administrator": 405},
     "api_subject_detail": API_STAFF_ONLY,
+    "api_subject_lookup": {"anonymous": 403, "clerk": 405, "editor": 405, "administrator": 405},
     "api_subject_check": {"anonymous": 403, "clerk": 405, "editor": 405, "administrator": 405},
 }
 
@@ -80,6 +87,7 @@ def world(list_2018):
         "pk": memo.pk,
         "division": Division.objects.first().pk,
         "code": listing.subject.code,
+        "subject": listing.subject.pk,
         "fmt": "xlsx",
     }
 
@@ -91,6 +99,8 @@ def _url(route: str, name: str, world) -> str:
     def value(match):
         argument = match.group(2)
         if argument == "pk":
+            if name.startswith("subject"):
+                return str(world["subject"])
             return str(world["division"] if name.startswith("division") else world["pk"])
         return str(world[argument])
 
@@ -98,13 +108,15 @@ def _url(route: str, name: str, world) -> str:
 
 
 @pytest.fixture
-def login(client, clerk, editor, administrator):
+def login(client, clerk, editor, administrator, otp_login):
     users = {"clerk": clerk, "editor": editor, "administrator": administrator}
 
     def as_role(role):
         client.logout()
-        if role != "anonymous":
-            client.force_login(users[role])
+        if role == "clerk":
+            client.force_login(clerk)  # a password is all 查阅 ever needs
+        elif role != "anonymous":
+            otp_login(client, users[role])  # the admin asks staff for a TOTP code too
         return client
 
     return as_role
@@ -198,6 +210,32 @@ def test_every_admin_page_answers_each_role_by_its_permissions(
     assert checked >= 40
 
 
+@pytest.mark.parametrize("role", ["editor", "administrator"])
+def test_staff_signed_in_with_a_password_alone_get_no_admin_page(
+    world, client, editor, administrator, role
+):
+    client.force_login({"editor": editor, "administrator": administrator}[role])
+    checked = 0
+    failures = []
+    for model, view in _admin_views():
+        if view not in GENERIC_ADMIN_VIEWS:
+            continue
+        obj = model.objects.first()
+        if obj is None and view in ("change", "delete", "history"):
+            continue
+        url = _admin_url(model, view, obj)
+        response = client.get(url)
+        checked += 1
+        if response.status_code != 302 or not response["Location"].startswith("/admin/login/"):
+            failures.append(f"{role} GET {url}: {response.status_code}, expected the sign-in")
+    assert failures == []
+    assert checked >= 40
+    # The admin's sign-in page sends them on to the second factor.
+    assert client.get("/admin/login/?next=/admin/")["Location"].startswith(
+        "/accounts/two-factor/?next="
+    )
+
+
 def test_a_clerk_cannot_write_anything(client, clerk, world):
     client.force_login(clerk)
     memo = Memorandum.objects.get(pk=world["pk"])
@@ -205,15 +243,15 @@ def test_a_clerk_cannot_write_anything(client, clerk, world):
         client.post(f"/admin/memos/memorandum/{memo.pk}/change/", {"title": "改"}).status_code
         == 302
     )
-    assert client.post(f"/subjects/{world['code']}/feedback/", {}).status_code == 403
+    assert client.post(f"/subjects/{world['subject']}/feedback/", {}).status_code == 403
     assert client.post("/api/memos/", {}).status_code in (403, 405)
     memo.refresh_from_db()
     assert memo.title != "改"
     assert Feedback.objects.count() == 1
 
 
-def test_an_editor_edits_memoranda_but_not_lists_or_subjects(client, editor, world):
-    client.force_login(editor)
+def test_an_editor_edits_memoranda_but_not_lists_or_subjects(client, editor, world, otp_login):
+    otp_login(client, editor)
     assert client.get("/admin/memos/memorandum/add/").status_code == 200
     assert client.get("/admin/memos/memorandum/import/").status_code == 200
     assert client.get("/admin/memos/responsibilitylist/add/").status_code == 403
@@ -222,14 +260,16 @@ def test_an_editor_edits_memoranda_but_not_lists_or_subjects(client, editor, wor
 
 
 def test_only_an_administrator_sees_full_identity_numbers(
-    client, clerk, editor, administrator, world
+    client, clerk, editor, administrator, world, otp_login
 ):
     person = Subject.objects.create(code="11010519491231002X", kind="person", name="张某")
     for user, shown in ((clerk, False), (editor, False), (administrator, True)):
         client.force_login(user)
-        body = client.get(f"/api/subjects/{person.code}/").json()
+        body = client.post(
+            "/api/subjects/lookup/", {"code": person.code}, content_type="application/json"
+        ).json()
         assert (body["code"] == person.code) is shown
-    client.force_login(administrator)
+    otp_login(client, administrator)
     assert client.get("/admin/auth/user/").status_code == 200
 
 

@@ -46,7 +46,7 @@ def test_forms_refuse_a_post_without_the_csrf_token(editor, list_2018):
     listing = ListingFactory(target_subject=memo.target_subject)
     measure = memo.measures.first()
     response = client.post(
-        f"/subjects/{listing.subject.code}/feedback/",
+        f"/subjects/{listing.subject.pk}/feedback/",
         {
             "measure": measure.pk,
             "division": measure.divisions.first().pk,
@@ -56,7 +56,7 @@ def test_forms_refuse_a_post_without_the_csrf_token(editor, list_2018):
     )
     assert response.status_code == 403
     assert Feedback.objects.count() == 0
-    page = client.get(f"/subjects/{listing.subject.code}/").content.decode()
+    page = client.get(f"/subjects/{listing.subject.pk}/").content.decode()
     assert 'name="csrfmiddlewaretoken"' in page
 
 

@@ -59,6 +59,7 @@ def flagged(list_2018):
         "/subjects/",
         "/subjects/check/",
         f"/subjects/{valid_uscc(7)}/",
+        "/subjects/1/",
         f"/api/subjects/{valid_uscc(7)}/",
     ],
 )
@@ -69,8 +70,12 @@ def test_subject_pages_and_api_need_a_signed_in_staff_member(client, flagged, ur
 
 
 def test_it_finds_a_subject_by_full_code_and_by_part_of_the_name(staff_client, flagged):
-    by_code = staff_client.get("/subjects/", {"q": f" {valid_uscc(7).lower()} "})
+    enterprise, _ = flagged
+    by_code = staff_client.get("/subjects/", {"q": f" {valid_uscc(7).lower()} "}, follow=True)
+    assert by_code.redirect_chain == [(f"/subjects/{enterprise.pk}/", 302)]
     assert "武汉市某某电器有限公司" in by_code.content.decode()
+    posted = staff_client.post("/subjects/", {"q": valid_uscc(7)})
+    assert posted.status_code == 302 and posted["Location"] == f"/subjects/{enterprise.pk}/"
     by_name = staff_client.get("/subjects/", {"q": "某某电器"})
     assert "武汉市某某电器有限公司" in by_name.content.decode()
     short = staff_client.get("/subjects/", {"q": "电器"})
@@ -82,7 +87,7 @@ def test_it_finds_a_subject_by_full_code_and_by_part_of_the_name(staff_client, f
 
 
 def test_the_subject_page_shows_every_measure_that_applies_today(staff_client, flagged):
-    body = staff_client.get(f"/subjects/{valid_uscc(7)}/").content.decode()
+    body = staff_client.get(f"/subjects/{flagged[0].pk}/").content.decode()
     for text in (
         "将失信企业纳入重点监管对象",
         "限制失信相关人获得或撤销其相关的从业资格。",
@@ -101,7 +106,7 @@ def test_recording_feedback_marks_the_measure_done(staff_client, staff, flagged)
     measure = Memorandum.objects.get(seq=7).measures.get(order=1)
     division = measure.divisions.get()
     response = staff_client.post(
-        f"/subjects/{enterprise.code}/feedback/",
+        f"/subjects/{enterprise.pk}/feedback/",
         {
             "measure": measure.pk,
             "division": division.pk,
@@ -118,7 +123,13 @@ def test_recording_feedback_marks_the_measure_done(staff_client, staff, flagged)
 
 def test_a_bad_feedback_form_is_shown_again_and_writes_nothing(staff_client, flagged):
     enterprise, _ = flagged
-    response = staff_client.post(f"/subjects/{enterprise.code}/feedback/", {"measure": "999999"})
+    response = staff_client.post(f"/subjects/{enterprise.pk}/feedback/", {"measure": "999999"})
+    assert response.status_code == 302  # back to the page, with a message
+    measure = Memorandum.objects.get(seq=7).measures.get(order=1)
+    response = staff_client.post(
+        f"/subjects/{enterprise.pk}/feedback/",
+        {"measure": measure.pk, "division": measure.divisions.get().pk, "done_on": "x"},
+    )
     assert response.status_code == 400
     assert Feedback.objects.count() == 0
 
@@ -148,25 +159,31 @@ def test_an_invalid_code_answers_400_with_the_reason_and_an_unknown_one_404(staf
     assert staff_client.get("/api/subjects/12345/").status_code == 400
     assert staff_client.get(f"/api/subjects/{valid_uscc(99)}/").status_code == 404
     assert staff_client.get("/subjects/914201000000000019/").status_code == 404
+    assert staff_client.get(f"/subjects/{valid_uscc(99)}/").status_code == 404
 
 
 def test_identity_numbers_are_masked_without_the_permission(
     client, clerk, django_user_model, flagged
 ):
     client.force_login(clerk)
-    page = client.get(f"/subjects/{PERSON}/").content.decode()
+    _, person = flagged
+    page = client.get(f"/subjects/{person.pk}/").content.decode()
     assert "110105********002X" in page and PERSON not in page
-    assert client.get(f"/api/subjects/{PERSON}/").json()["code"] == "110105********002X"
+    lookup = client.post("/api/subjects/lookup/", {"code": PERSON}, content_type="application/json")
+    assert lookup.json()["code"] == "110105********002X"
     search = client.get("/subjects/", {"q": "张某"}).content.decode()
-    assert PERSON not in search.replace(f"/subjects/{PERSON}/", "")
+    assert PERSON not in search
 
     clerk.user_permissions.add(Permission.objects.get(codename="view_full_identity"))
     client.force_login(django_user_model.objects.get(pk=clerk.pk))
-    assert client.get(f"/api/subjects/{PERSON}/").json()["code"] == PERSON
+    lookup = client.post("/api/subjects/lookup/", {"code": PERSON}, content_type="application/json")
+    assert lookup.json()["code"] == PERSON
 
 
 def test_a_person_with_no_function_memo_gets_the_plain_statement(staff_client, flagged):
-    data = staff_client.get(f"/api/subjects/{PERSON}/").json()
+    data = staff_client.post(
+        "/api/subjects/lookup/", {"code": PERSON}, content_type="application/json"
+    ).json()
     assert data["listed"] and data["measures"] == []
     assert data["no_function"][0]["no_function_note"] == "我市质监部门无相关职能"
 
@@ -244,11 +261,11 @@ def test_a_signed_in_user_without_the_permission_is_refused(client, django_user_
 def test_a_clerk_may_look_but_not_record_feedback(client, clerk, flagged):
     enterprise, _ = flagged
     client.force_login(clerk)
-    page = client.get(f"/subjects/{enterprise.code}/")
-    assert page.status_code == 200 and "录入实施反馈" not in page.content.decode()
+    page = client.get(f"/subjects/{enterprise.pk}/")
+    assert page.status_code == 200 and "录入反馈" not in page.content.decode()
     measure = Memorandum.objects.get(seq=7).measures.get(order=1)
     response = client.post(
-        f"/subjects/{enterprise.code}/feedback/",
+        f"/subjects/{enterprise.pk}/feedback/",
         {"measure": measure.pk, "division": measure.divisions.get().pk,
          "done_on": timezone.localdate().isoformat(), "action": "x"},
     )  # fmt: skip

@@ -2,8 +2,8 @@ from django.apps import AppConfig
 
 
 class AuditConfig(AppConfig):
-    """The import record: a leaf app that every other app may point at."""
+    """Import records and look-up records: a leaf app that every other app may point at."""
 
     name = "memo_registry.audit"
     label = "audit"
-    verbose_name = "导入记录"
+    verbose_name = "审计记录"

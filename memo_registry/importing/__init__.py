@@ -21,6 +21,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from memo_registry.audit.models import ImportBatch
+from memo_registry.importing.lock import lock_memo_imports
 from memo_registry.importing.parse import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -81,6 +82,9 @@ def run_import(
     memos = parse_sheet(sheet)
     try:
         with transaction.atomic():
+            if not dry_run:
+                # Another import writing now is waited for, and planned against.
+                lock_memo_imports()
             plan = make_plan(memos, sheet, responsibility_list)
             if dry_run:
                 return ImportOutcome(plan, None, dry_run=True)

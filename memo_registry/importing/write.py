@@ -5,7 +5,7 @@ Departments, divisions and target subjects are matched by normalised name
 before anything is created, so none is ever duplicated.
 """
 
-from django.db.models import Count
+from django.db.models import Count, F
 
 from measures.models import Division, Measure
 from memo_registry.audit.history import BATCH, history_deferred, record_history
@@ -138,8 +138,11 @@ class _Writer:
             default=0,
         )
         top = max(top, *(memo.seq for memo in moving))
+        # Each is saved again below (which raises its version from the row as
+        # it stands); the version moves here too, as in every write of a memo
+        # (memo_registry/versioning.py).
         for offset, memo in enumerate(moving, 1):
-            Memorandum.objects.filter(pk=memo.pk).update(seq=top + offset)
+            Memorandum.objects.filter(pk=memo.pk).update(seq=top + offset, version=F("version") + 1)
 
     def _fill_memo(self, memo_plan: MemoPlan) -> None:
         """Set a memo's fields from the file (unsaved), as ``memo_plan.written``."""

@@ -4,7 +4,7 @@ from django.db import migrations
 def create_roles(apps, schema_editor):
     from memo_registry.roles import sync_roles
 
-    sync_roles(apps)
+    sync_roles(apps, missing_ok=True)
 
 
 def remove_roles(apps, schema_editor):

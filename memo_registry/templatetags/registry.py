@@ -3,6 +3,7 @@
 from django import template
 
 from memo_registry.queries import current_list as _current_list
+from subjects.codes import mask_in_text
 
 register = template.Library()
 
@@ -11,3 +12,9 @@ register = template.Library()
 def current_list(context):
     """The current responsibility list (read once per request), for the page header."""
     return _current_list(context.get("request"))
+
+
+@register.filter
+def mask_identity(text) -> str:
+    """An address as the page may echo it: identity numbers masked."""
+    return mask_in_text(str(text))

@@ -1,9 +1,10 @@
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from memo_registry.importing import ImportFailed, SpreadsheetError, read_path, run_import
+from memo_registry.importing.lock import lock_memo_imports
 from memo_registry.management.lists import responsibility_list_for
 from memo_registry.text import canonical_doc_number
 from memos.models import ResponsibilityList
@@ -53,6 +54,9 @@ class Command(BaseCommand):
             sheet = read_path(file)
             # A list created here is part of the import: refused or dry, it goes too.
             with transaction.atomic():
+                # Before the list is looked for: a second import run at the
+                # same time waits here until this one has committed.
+                lock_memo_imports()
                 if options["create_list"]:
                     responsibility_list = self._created_list(list_doc_number, options)
                 else:
@@ -64,6 +68,13 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         except ImportFailed as error:
             raise CommandError("导入失败，未写入任何数据：\n" + "\n".join(error.errors)) from error
+        except DatabaseError as error:
+            # SQLite's write lock held past its timeout by another import, or
+            # (on a database without the lock) the same list created meanwhile.
+            raise CommandError(
+                f"导入未完成，未写入任何数据：数据库正被另一个导入占用，或拒绝了写入（{error}）。"
+                "请稍后重试。"
+            ) from error
         for line in outcome.summary():
             self.stdout.write(line)
         if not dry_run:

@@ -42,6 +42,8 @@ class Command(BaseCommand):
             raise CommandError(
                 f"未导入任何数据，共 {error.total} 处错误：\n" + "\n".join(error.errors)
             ) from None
+        for warning in result.warnings:
+            self.stderr.write(f"注意：{warning}")
         if options["dry_run"]:
             # A dry run checks every row but does not compare them with the
             # registry, so it has no counts of new or changed records to give.
