@@ -221,8 +221,8 @@ class Bench:
         return statistics.median(timings)
 
     def import_file(self, path: Path):
-        from memo_registry.spreadsheet_stream import open_rows
-        from memo_registry.subject_import import import_subject_rows
+        from memo_registry.imports.listings import import_subject_rows
+        from memo_registry.lib.spreadsheet_stream import open_rows
 
         started = time.perf_counter()
         info, rows = open_rows(path)
@@ -441,7 +441,7 @@ class Bench:
 
         from bench.data import build_memo_list
         from measures.models import Measure
-        from memo_registry.exporting import export_file
+        from memo_registry.services.export import export_file
         from memos.models import Memorandum
 
         self.step("memo import: the 2018 xlsx")

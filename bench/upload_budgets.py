@@ -179,8 +179,8 @@ class Run:
 
         from bench.data import HEADER, build_memo_list, list_bases, listing_rows, write_listings
         from measures.models import Measure
-        from memo_registry import spreadsheet
-        from memo_registry.exporting import export_file
+        from memo_registry.lib import spreadsheet
+        from memo_registry.services.export import export_file
         from memos.models import Memorandum, ResponsibilityList
         from tests.data import raw_xlsx
 

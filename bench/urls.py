@@ -11,7 +11,7 @@ from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from memo_registry.subject_api import SubjectDetailAPI
+from memo_registry.api.subjects import SubjectDetailAPI
 from memo_registry.urls import urlpatterns as product_urlpatterns
 
 

@@ -4,8 +4,8 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from memo_registry.text import squeeze
-from memo_registry.versioning import Versioned
+from memo_registry.lib.text import squeeze
+from memo_registry.lib.versioning import Versioned
 from memos.models import Memorandum
 from subjects.models import Listing
 
@@ -122,7 +122,7 @@ class Feedback(models.Model):
     #
     # Kept here, in the model's validation, so that the subject page, the
     # admin and any API calling full_clean() refuse the same reports with
-    # the same words.  What "applies" means mirrors memo_registry.applicable
+    # the same words.  What "applies" means mirrors memo_registry.services.lookup
     # (a listing in force on the day, a memo of the current list in force
     # that day, reports counted from the earliest listing in force today),
     # without importing it: this app sits below the services layer.
@@ -209,7 +209,7 @@ class Feedback(models.Model):
             subject_id=self.subject_id, target_subject_id=memo.target_subject_id
         )
         # The subject page counts a report only from the earliest listing in
-        # force today (memo_registry.applicable): one dated before it would
+        # force today (memo_registry.services.lookup): one dated before it would
         # be saved and never shown.
         since = listings.in_force(today).aggregate(since=models.Min("listed_on"))["since"]
         if since is not None and done_on < since:

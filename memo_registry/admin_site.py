@@ -38,7 +38,7 @@ class RegistryAdminSite(admin.AdminSite):
         # of seeing the password form again; a POST still signs in (another
         # account, say) as usual.
         if request.method == "GET" and super().has_permission(request):
-            from memo_registry.two_factor import second_factor_url
+            from memo_registry.web.accounts import second_factor_url
 
             after = request.GET.get(REDIRECT_FIELD_NAME) or reverse(
                 "admin:index", current_app=self.name

@@ -28,9 +28,9 @@ def _sync_roles(sender, using="default", **kwargs):
 
 def _install_registry_version(sender, using="default", **kwargs):
     # After every migrate: SQLite drops a table's triggers when a migration
-    # rebuilds the table (see memo_registry/memo_cache.py).
+    # rebuilds the table (see memo_registry/services/memo_cache.py).
     from django.db import connections
 
-    from memo_registry.memo_cache import install
+    from memo_registry.services.memo_cache import install
 
     install(connections[using])

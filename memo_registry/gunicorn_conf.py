@@ -1,10 +1,10 @@
 """gunicorn's settings for `make serve`: its access and error logs go through
-the same identity-number mask as Django's (memo_registry/log_filters.py), so
+the same identity-number mask as Django's (memo_registry/lib/log_filters.py), so
 a client that still asks for /subjects/<身份证号码>/ leaves no number in them."""
 
 accesslog = "-"
 logconfig_dict = {
-    "filters": {"mask_identity": {"()": "memo_registry.log_filters.MaskIdentityNumbers"}},
+    "filters": {"mask_identity": {"()": "memo_registry.lib.log_filters.MaskIdentityNumbers"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

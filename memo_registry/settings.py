@@ -76,15 +76,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First, outside everything: CSP, X-Frame-Options and nosniff also on
-    # static files and on the 400 for a bad Host (memo_registry/middleware.py).
-    "memo_registry.middleware.ProtectEveryResponseMiddleware",
+    # static files and on the 400 for a bad Host (memo_registry/http/middleware.py).
+    "memo_registry.http.middleware.ProtectEveryResponseMiddleware",
     # A bad filter value on an admin list page answers 400, not 500.
-    "memo_registry.middleware.AdminBadParametersMiddleware",
+    "memo_registry.http.middleware.AdminBadParametersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # A request body over its budget is refused (413) before it is read,
-    # before sessions, users or CSRF (memo_registry/uploads.py).
-    "memo_registry.uploads.UploadBudgetMiddleware",
+    # before sessions, users or CSRF (memo_registry/http/uploads.py).
+    "memo_registry.http.uploads.UploadBudgetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -163,13 +163,13 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Largest spreadsheet accepted by the importers, in bytes.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
-# Upload budgets (memo_registry/uploads.py, memo_registry/spreadsheet.py): a
+# Upload budgets (memo_registry/http/uploads.py, memo_registry/lib/spreadsheet.py): a
 # body over the limit is refused (413) before it is read; an uploaded file
 # past this size goes to a temporary file on disk, which the readers read
 # from, never whole into memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 FILE_UPLOAD_HANDLERS = [
-    "memo_registry.uploads.BudgetUploadHandler",
+    "memo_registry.http.uploads.BudgetUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
@@ -185,10 +185,10 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # DRF's two defaults; HTTP Basic answers a locked-out user and address
-    # with 429 and says so (memo_registry/api_auth.py).
+    # with 429 and says so (memo_registry/api/auth.py).
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "memo_registry.api_auth.BasicAuthentication",
+        "memo_registry.api.auth.BasicAuthentication",
     ],
 }
 if DEBUG:
@@ -207,13 +207,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Every handler masks identity numbers (memo_registry/log_filters.py); Django's
+# Every handler masks identity numbers (memo_registry/lib/log_filters.py); Django's
 # own loggers are routed here instead of to its default handlers, which would
 # write the path of a 404 (or, under runserver, of every request) unmasked.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask_identity": {"()": "memo_registry.log_filters.MaskIdentityNumbers"}},
+    "filters": {"mask_identity": {"()": "memo_registry.lib.log_filters.MaskIdentityNumbers"}},
     "formatters": {
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
@@ -246,7 +246,7 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # The memo admin's uploads wait for their confirm step in a folder of their
-# own (mode 0700; memo_registry/importing/uploads.py), and are deleted after
+# own (mode 0700; memo_registry/imports/memos/uploads.py), and are deleted after
 # IMPORT_UPLOAD_MAX_AGE seconds if never confirmed (`manage.py
 # purge_import_uploads`, and at every new upload).  Default: a folder of this
 # user's under the system temp folder.
@@ -255,7 +255,7 @@ IMPORT_TMP_DIR = env_str("IMPORT_TMP_DIR") or str(
     Path(tempfile.gettempdir()) / f"memo_registry-imports-{_UID}"
 )
 IMPORT_UPLOAD_MAX_AGE = env_int("IMPORT_UPLOAD_MAX_AGE", 60 * 60)
-IMPORT_EXPORT_TMP_STORAGE_CLASS = "memo_registry.importing.uploads.ImportUploadStorage"
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "memo_registry.imports.memos.uploads.ImportUploadStorage"
 
 # --- sign-in, sessions and the browser's protections ------------------------
 
@@ -273,14 +273,14 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "lockout.html"
 # The reverse proxies in front of the site that append the client's address
 # to X-Forwarded-For (1 behind one nginx); 0 ignores the header, which any
-# client can forge.  memo_registry/client_ip.py takes the entry the proxy
+# client can forge.  memo_registry/http/client_ip.py takes the entry the proxy
 # appended.  AXES_IPWARE_PROXY_COUNT is the name older READMEs gave it.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", env_int("AXES_IPWARE_PROXY_COUNT", 0))
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
-AXES_CLIENT_IP_CALLABLE = "memo_registry.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "memo_registry.http.client_ip.client_ip"
 
-# Two-factor sign-in for staff (memo_registry/two_factor.py, admin_site.py).
+# Two-factor sign-in for staff (memo_registry/web/accounts.py, admin_site.py).
 # The issuer is the name authenticator apps show next to the code.  After n
 # wrong codes in a row the next try waits THROTTLE_FACTOR * 2^(n-1) seconds.
 OTP_TOTP_ISSUER = "联合奖惩备忘录责任清单"
@@ -330,7 +330,7 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# --- look-ups of flagged subjects (memo_registry/access.py) ------------------
+# --- look-ups of flagged subjects (memo_registry/services/access.py) ------------------
 
 # Identity numbers a user without subjects.view_full_identity may check a day,
 # over the subject pages, the API and the batch check together.

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from memo_registry import two_factor
+from memo_registry.web import accounts
 
 admin.site.site_header = "联合奖惩备忘录责任清单 管理"
 admin.site.site_title = "责任清单管理"
@@ -19,12 +19,10 @@ urlpatterns = [
         auth_views.PasswordChangeView.as_view(success_url="/"),
         name="password_change",
     ),
-    # The second factor for users who can reach the admin (memo_registry/two_factor.py).
-    path("accounts/two-factor/", two_factor.enrol, name="two_factor"),
-    path("accounts/two-factor/verify/", two_factor.verify, name="two_factor_verify"),
-    # Public pages and the memo API (memo_registry/web_urls.py, api_urls.py).
-    path("api/subjects/", include("memo_registry.subject_api_urls")),
-    path("api/", include("memo_registry.api_urls")),
-    path("subjects/", include("memo_registry.subject_urls")),
-    path("", include("memo_registry.web_urls")),
+    # The second factor for users who can reach the admin (memo_registry/web/accounts.py).
+    path("accounts/two-factor/", accounts.enrol, name="two_factor"),
+    path("accounts/two-factor/verify/", accounts.verify, name="two_factor_verify"),
+    # The pages and the JSON API (memo_registry/web/urls.py, memo_registry/api/urls.py).
+    path("api/", include("memo_registry.api.urls")),
+    path("", include("memo_registry.web.urls")),
 ]

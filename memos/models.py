@@ -2,8 +2,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from memo_registry.text import canonical_doc_number, squeeze
-from memo_registry.versioning import Versioned
+from memo_registry.lib.text import canonical_doc_number, squeeze
+from memo_registry.lib.versioning import Versioned
 from subjects.models import TargetSubject
 
 

@@ -220,12 +220,3 @@ def mask(value: str, kind: str) -> str:
     if kind != PERSON or len(value) < 10:
         return value
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
-
-
-_IDENTITY_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
-
-
-def mask_in_text(text: str) -> str:
-    """``text`` with every identity-number-shaped run of 18 characters
-    masked, for log lines and pages that echo an address."""
-    return _IDENTITY_IN_TEXT.sub(r"\1********\2", text)

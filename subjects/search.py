@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from memo_registry.text import squeeze
+from memo_registry.lib.text import squeeze
 from subjects.codes import Code, compact, parse_code
 from subjects.models import Subject
 

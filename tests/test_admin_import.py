@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from memo_registry.audit.models import ImportBatch
-from memo_registry.exporting import HEADERS
+from memo_registry.services.export import HEADERS
 from memos.models import Memorandum
 from tests.data.builders import (
     FIXTURE_XLSX,

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from memo_registry.audit.models import ImportBatch
-from memo_registry.importing.uploads import FORGED, issue_upload
+from memo_registry.imports.memos.uploads import FORGED, issue_upload
 from memos.models import Memorandum
 from tests.data.builders import current_list, dump_everything, seed_rows, write_csv
 
@@ -263,7 +263,7 @@ def test_a_confirm_older_than_an_hour_is_refused_even_if_the_file_remains(
 def test_a_folder_owned_by_someone_else_or_a_link_is_not_used(settings, tmp_path):
     from django.core.exceptions import ImproperlyConfigured
 
-    from memo_registry.importing.uploads import upload_dir
+    from memo_registry.imports.memos.uploads import upload_dir
 
     target = tmp_path / "elsewhere"
     target.mkdir()

@@ -8,8 +8,8 @@ import pytest
 import yaml
 from django.core.management import call_command
 
-from memo_registry.exporting import memo_record
-from memo_registry.queries import memos_with_relations
+from memo_registry.services.export import memo_record
+from memo_registry.services.memos import memos_with_relations
 from memos.models import Memorandum
 from tests.document_2018 import ITEMS, LIST_DOC_NUMBER, YW
 from tests.factories import MemorandumFactory, ResponsibilityListFactory

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from memo_registry.applicable import status_for, statuses_for
+from memo_registry.services.lookup import status_for, statuses_for
 from memos.models import Memorandum
 from tests.factories import FeedbackFactory, ListingFactory, SubjectFactory
 

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from measures.models import Division
 from memo_registry.audit.models import ImportBatch
-from memo_registry.text import FORMULA_TRIGGERS
+from memo_registry.lib.text import FORMULA_TRIGGERS
 from memos.models import Department, Memorandum
 from subjects.models import Listing, Subject
 from tests.factories import FeedbackFactory, ListingFactory, valid_uscc

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from memo_registry.exporting import CONTENT_TYPES, HEADERS, export_file, export_rows
+from memo_registry.services.export import CONTENT_TYPES, HEADERS, export_file, export_rows
 from memos.models import Memorandum
 from tests.factories import MeasureFactory, MemorandumFactory, TargetSubjectFactory
 

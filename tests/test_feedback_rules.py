@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from measures.models import Division, Feedback
-from memo_registry.applicable import status_for
+from memo_registry.services.lookup import status_for
 from memos.models import Memorandum
 from subjects.models import Listing
 from tests.factories import ListingFactory, ResponsibilityListFactory, SubjectFactory, valid_uscc

@@ -15,10 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from memo_registry.exporting import HEADERS, export_file, table_file
-from memo_registry.queries import CleanTextField
-from memo_registry.search import MAX_QUERY_LENGTH, clean_query
-from memo_registry.text import (
+from memo_registry.lib.text import (
     looks_like_doc_number,
     looks_like_formula,
     make_formula_inert,
@@ -27,6 +24,9 @@ from memo_registry.text import (
     squeeze,
     undo_formula_inert,
 )
+from memo_registry.services.export import HEADERS, export_file, table_file
+from memo_registry.services.memos import CleanTextField
+from memo_registry.services.search import MAX_QUERY_LENGTH, clean_query
 from memos.models import Memorandum
 from tests.factories import MemorandumFactory
 
@@ -238,7 +238,7 @@ def test_pages_keep_the_policy_django_csp_writes(client, list_2018):
 # --- CSV cells that a spreadsheet could run -------------------------------------------
 
 # Cells that get an apostrophe: what a spreadsheet could run (see
-# memo_registry/text.py for which programs run what), and cells that already
+# memo_registry/lib/text.py for which programs run what), and cells that already
 # start with an apostrophe before such a text or another apostrophe (so that
 # the import gives every text back exactly).
 GUARDED = {

@@ -26,8 +26,8 @@ from django.urls import reverse
 
 from measures.models import Measure
 from memo_registry.audit.models import ImportBatch
-from memo_registry.spreadsheet import SpreadsheetError
-from memo_registry.spreadsheet_stream import open_rows
+from memo_registry.lib.spreadsheet import SpreadsheetError
+from memo_registry.lib.spreadsheet_stream import open_rows
 from memos.models import Memorandum
 from subjects.models import Listing
 from tests.data.builders import dump_everything

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
 
-from memo_registry.spreadsheet import SpreadsheetError, read_bytes, read_path
+from memo_registry.lib.spreadsheet import SpreadsheetError, read_bytes, read_path
 from memos.models import Memorandum
 from tests.data.builders import (
     HEADER,

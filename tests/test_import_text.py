@@ -1,8 +1,8 @@
-"""The text rules the import added to memo_registry.text."""
+"""The text rules the import added to memo_registry.lib.text."""
 
 import pytest
 
-from memo_registry.text import (
+from memo_registry.lib.text import (
     kind_from_title,
     kind_from_word,
     make_formula_inert,

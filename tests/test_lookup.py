@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from memo_registry.lookup import listing_labels, measures_for_listing
+from memo_registry.services.lookup import listing_labels, measures_for_listing
 from memos.models import Memorandum, ResponsibilityList
 from tests.document_2018 import ITEMS, YW
 from tests.factories import (

@@ -3,7 +3,7 @@
 Each test drives the real admin views: a page is loaded (GET), the fields a
 browser would send are read from its HTML (hidden version fields included),
 someone else changes the object, and the old page is saved (POST).  Before
-memo_registry.concurrency the last save silently put the old values back.
+memo_registry.admin.concurrency the last save silently put the old values back.
 """
 
 import datetime
@@ -21,10 +21,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from measures.models import Measure
-from memo_registry.admin import MemorandumAdmin
+from memo_registry.admin.memos import MemorandumAdmin
 from memo_registry.audit.models import ImportBatch
-from memo_registry.importing import read_path, run_import
-from memo_registry.subject_import import import_subject_rows
+from memo_registry.imports.listings import import_subject_rows
+from memo_registry.imports.memos import read_path, run_import
 from memos.models import Memorandum
 from subjects.models import Listing, Subject
 from tests.data.builders import HEADER, write_csv

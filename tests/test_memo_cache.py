@@ -13,8 +13,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from measures.models import Division, Measure
-from memo_registry import memo_cache
-from memo_registry.applicable import status_for
+from memo_registry.services import memo_cache
+from memo_registry.services.lookup import status_for
 from memos.models import Memorandum, ResponsibilityList
 from tests.factories import (
     DivisionFactory,

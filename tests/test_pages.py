@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from measures.models import Division
-from memo_registry.exporting import HEADERS
+from memo_registry.services.export import HEADERS
 from memos.models import Memorandum
 from tests.document_2018 import ITEMS, YW
 from tests.factories import (

@@ -118,7 +118,7 @@ def test_old_link_by_identity_number_says_nothing_about_the_person(client, edito
 def test_log_lines_carry_no_identity_number(client, editor, people, caplog):
     import logging
 
-    from memo_registry.log_filters import MaskIdentityNumbers
+    from memo_registry.lib.log_filters import MaskIdentityNumbers
 
     client.force_login(editor)
     with caplog.at_level(logging.WARNING, logger="django.request"):
@@ -303,7 +303,7 @@ def test_staff_who_may_see_full_numbers_are_not_limited(client, administrator, p
 
 
 def test_the_batch_holds_at_most_the_configured_number_of_codes(client, editor, list_2018):
-    from memo_registry.subject_check import MAX_CODES
+    from memo_registry.services.batch_check import MAX_CODES
 
     client.force_login(editor)
     codes = [valid_uscc(1000 + i) for i in range(MAX_CODES + 1)]

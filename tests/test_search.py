@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from memo_registry.search import clean_query, initials, initials_query, search_memos
+from memo_registry.services.search import clean_query, initials, initials_query, search_memos
 from memos.models import Memorandum
 from tests.factories import MemorandumFactory
 

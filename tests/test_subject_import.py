@@ -12,8 +12,8 @@ from openpyxl import Workbook
 from stdnum.cn import uscc
 
 from memo_registry.audit.models import ImportBatch
-from memo_registry.spreadsheet_stream import open_rows
-from memo_registry.subject_import import SubjectImportError, import_subject_rows
+from memo_registry.imports.listings import SubjectImportError, import_subject_rows
+from memo_registry.lib.spreadsheet_stream import open_rows
 from subjects.models import Listing, Subject
 from tests.factories import valid_uscc
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from memo_registry.text import (
+from memo_registry.lib.text import (
     canonical_doc_number,
     label_from_title,
     search_key,

@@ -32,10 +32,10 @@ from django.core.management import CommandError, call_command
 from django.test.client import ClientHandler
 from django.urls import reverse
 
-from memo_registry import spreadsheet
-from memo_registry.spreadsheet import BudgetExceeded, SpreadsheetError
-from memo_registry.spreadsheet_stream import open_rows
-from memo_registry.subject_check import CheckFileError, check_file
+from memo_registry.lib import spreadsheet
+from memo_registry.lib.spreadsheet import BudgetExceeded, SpreadsheetError
+from memo_registry.lib.spreadsheet_stream import open_rows
+from memo_registry.services.batch_check import CheckFileError, check_file
 from tests.data import raw_xlsx
 from tests.data.builders import dump_everything
 from tests.factories import valid_uscc
@@ -198,7 +198,7 @@ import json, os, re, time
 import django
 django.setup()
 from dataclasses import replace
-from memo_registry import spreadsheet
+from memo_registry.lib import spreadsheet
 import openpyxl  # loaded before the baseline, as in a worker
 
 def status():

@@ -2,7 +2,7 @@
 
 from django.core.management.base import CommandError
 
-from memo_registry.text import canonical_doc_number
+from memo_registry.lib.text import canonical_doc_number
 from memos.models import ResponsibilityList
 
 

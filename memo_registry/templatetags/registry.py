@@ -2,8 +2,8 @@
 
 from django import template
 
-from memo_registry.queries import current_list as _current_list
-from subjects.codes import mask_in_text
+from memo_registry.lib.masking import mask_in_text
+from memo_registry.services.memos import current_list as _current_list
 
 register = template.Library()
 

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import expect
 
-from memo_registry.exporting import HEADERS
+from memo_registry.services.export import HEADERS
 from tests.document_2018 import ITEMS, YW
 
 pytestmark = pytest.mark.browser

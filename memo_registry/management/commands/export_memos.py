@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from memo_registry.exporting import export_file
 from memo_registry.management.lists import responsibility_list_for
+from memo_registry.services.export import export_file
 from memos.models import Memorandum
 
 

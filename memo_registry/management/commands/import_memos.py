@@ -3,10 +3,10 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, transaction
 
-from memo_registry.importing import ImportFailed, SpreadsheetError, read_path, run_import
-from memo_registry.importing.lock import lock_memo_imports
+from memo_registry.imports.memos import ImportFailed, SpreadsheetError, read_path, run_import
+from memo_registry.imports.memos.lock import lock_memo_imports
+from memo_registry.lib.text import canonical_doc_number
 from memo_registry.management.lists import responsibility_list_for
-from memo_registry.text import canonical_doc_number
 from memos.models import ResponsibilityList
 
 

@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from memo_registry.spreadsheet import SpreadsheetError
-from memo_registry.spreadsheet_stream import open_rows
-from memo_registry.subject_import import SubjectImportError, import_subject_rows
-from memo_registry.text import canonical_doc_number
+from memo_registry.imports.listings import SubjectImportError, import_subject_rows
+from memo_registry.lib.spreadsheet import SpreadsheetError
+from memo_registry.lib.spreadsheet_stream import open_rows
+from memo_registry.lib.text import canonical_doc_number
 from memos.models import ResponsibilityList
 
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from memo_registry.access import purge
+from memo_registry.services.access import purge
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from memo_registry.importing.uploads import purge_stale_uploads, upload_dir
+from memo_registry.imports.memos.uploads import purge_stale_uploads, upload_dir
 
 
 class Command(BaseCommand):

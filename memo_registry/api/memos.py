@@ -1,0 +1,216 @@
+"""The read-only JSON API: memos of a list, one memo, and the lookup's answer.
+
+The same filters as the list page (``memo_registry.services.memos.MemoFilterSet``)
+and the same lookup as ``/lookup/`` (``memo_registry.services.lookup``); this module
+only shapes JSON and documents it for ``/api/schema/``.
+
+Errors: an unknown ``kind`` or ``list`` answers 400 with the messages by
+parameter (``{"kind": ["…"]}``); a missing ``q`` of the lookup answers 400;
+an unknown memo id or a page past the end answers 404 (``{"detail": "…"}``).
+Unknown department or division names are not errors: no memo matches them.
+"""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+)
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from measures.models import Measure
+from memo_registry.services.lookup import MATCH_LABELS, measures_for_listing
+from memo_registry.services.memos import MemoFilterSet, current_list, memos_with_relations
+from memo_registry.services.search import MAX_QUERY_LENGTH, clean_query
+from memos.models import Memorandum
+
+
+class MeasureSerializer(serializers.ModelSerializer):
+    text = serializers.CharField(read_only=True, help_text="措施全文。")
+    divisions = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="name", help_text="负责该措施的责任处室名称。"
+    )
+
+    class Meta:
+        model = Measure
+        fields = ["text", "divisions"]
+        read_only_fields = fields
+
+
+class MemoSerializer(serializers.ModelSerializer):
+    """One memorandum of a responsibility list, with its measures in order."""
+
+    initiating_departments = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="name", help_text="发起部门名称，按文件中的顺序。"
+    )
+    target_subject = serializers.CharField(
+        source="target_subject.definition", read_only=True, help_text="奖惩对象（行为）的定义原文。"
+    )
+    target_label = serializers.CharField(
+        source="target_subject.label", read_only=True, help_text="奖惩对象简称（名单名称）。"
+    )
+    implementing_department = serializers.CharField(
+        source="implementing_department.name", read_only=True, help_text="实施部门名称。"
+    )
+    list = serializers.CharField(
+        source="responsibility_list.doc_number", read_only=True, help_text="所属责任清单的文号。"
+    )
+    measures = MeasureSerializer(
+        many=True, read_only=True, help_text="奖惩措施，按清单中的顺序；无相关职能时为空。"
+    )
+
+    class Meta:
+        model = Memorandum
+        fields = [
+            "id",
+            "seq",
+            "doc_number",
+            "title",
+            "kind",
+            "initiating_departments",
+            "target_subject",
+            "target_label",
+            "implementing_department",
+            "no_function",
+            "no_function_note",
+            "status",
+            "repealed_on",
+            "list",
+            "measures",
+        ]
+        read_only_fields = fields
+
+
+class LookupResultSerializer(MemoSerializer):
+    """A memo in the lookup's answer, with how it matched the query."""
+
+    match = serializers.ChoiceField(
+        source="lookup_match",
+        choices=list(MATCH_LABELS.items()),
+        read_only=True,
+        help_text="匹配方式，由好到次：label（名单名称相同）、label_contains、initials、definition。",
+    )
+
+    class Meta(MemoSerializer.Meta):
+        fields = [*MemoSerializer.Meta.fields, "match"]
+        read_only_fields = fields
+
+
+class LookupAnswerSerializer(serializers.Serializer):
+    query = serializers.CharField(help_text="实际查询的词：去掉控制字符和多余空格，截断到 100 字。")
+    list = serializers.CharField(
+        allow_null=True, help_text="所查责任清单（现行清单）的文号；没有现行清单时为 null。"
+    )
+    count = serializers.IntegerField(help_text="匹配的备忘录数。")
+    results = LookupResultSerializer(many=True, help_text="匹配的备忘录，最相符的在前。")
+
+
+class QueryTextField(serializers.CharField):
+    """Text from a query string, cleaned like the pages clean it (control characters dropped)."""
+
+    def to_internal_value(self, data):
+        return clean_query(super().to_internal_value(data))
+
+
+class LookupQuerySerializer(serializers.Serializer):
+    q = QueryTextField(
+        help_text=(
+            "名单名称或其中的词（如“失信被执行人”“海关失信”），或名单名称的拼音首字母（sxbzxr）。"
+            f"控制字符被去掉，超过 {MAX_QUERY_LENGTH} 个字符的部分不用。"
+        ),
+    )
+
+    def validate_q(self, value):
+        if not value:
+            raise serializers.ValidationError("请输入名单名称或其中的词。")
+        return value
+
+
+class FilterErrorSerializer(serializers.Serializer):
+    """The messages of the parameters that were refused, by parameter name."""
+
+    kind = serializers.ListField(child=serializers.CharField(), required=False)
+    list = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class LookupErrorSerializer(serializers.Serializer):
+    q = serializers.ListField(child=serializers.CharField())
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+NOT_FOUND = OpenApiResponse(DetailSerializer, description="没有该备忘录，或页码超出范围。")
+
+
+@extend_schema(
+    summary="责任清单中的备忘录",
+    description=(
+        "按序号排列的备忘录，默认为现行清单中现行有效的备忘录，每页 50 项。"
+        "筛选条件与清单页面相同，可以组合使用。"
+    ),
+    responses={
+        200: MemoSerializer(many=True),
+        400: OpenApiResponse(
+            FilterErrorSerializer,
+            description="参数无效：未知的 kind，或没有该文号的清单。",
+            examples=[
+                OpenApiExample(
+                    "未知类型", value={"kind": ["选择一个有效的选项。 x 不在可用的选项中。"]}
+                )
+            ],
+        ),
+        404: NOT_FOUND,
+    },
+)
+class MemoListAPI(generics.ListAPIView):
+    serializer_class = MemoSerializer
+    queryset = memos_with_relations()
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = MemoFilterSet
+
+
+@extend_schema(
+    summary="一项备忘录",
+    description="任意清单、任意状态（含已废止）的备忘录。",
+    responses={200: MemoSerializer, 404: NOT_FOUND},
+)
+class MemoDetailAPI(generics.RetrieveAPIView):
+    serializer_class = MemoSerializer
+    queryset = memos_with_relations()
+
+
+@extend_schema(
+    summary="主体被列入某名单后，应采取哪些措施",
+    description=(
+        "与 /lookup/ 页面同一回答：现行清单中现行有效、奖惩对象与查询词相符的备忘录，"
+        "各带措施和责任处室；本局无相关职能的备忘录 no_function 为 true，"
+        "no_function_note 为清单中的说明。没有匹配时 results 为空。"
+    ),
+    parameters=[LookupQuerySerializer],
+    responses={
+        200: LookupAnswerSerializer,
+        400: OpenApiResponse(LookupErrorSerializer, description="缺少 q，或 q 为空。"),
+    },
+)
+class LookupAPI(APIView):
+    def get(self, request):
+        params = LookupQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        responsibility_list = current_list(request)
+        answer = measures_for_listing(params.validated_data["q"], responsibility_list)
+        for match in answer.matches:
+            match.memo.lookup_match = match.match
+        return Response(
+            LookupAnswerSerializer(
+                {
+                    "query": answer.query,
+                    "list": responsibility_list.doc_number if responsibility_list else None,
+                    "count": answer.count,
+                    "results": answer.memos,
+                }
+            ).data
+        )

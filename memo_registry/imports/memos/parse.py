@@ -1,0 +1,470 @@
+"""Steps 2–4 of the memo import: from rows to validated memos.
+
+The header row is found whatever its spacing or bracket style; rows are
+gathered into records (a row with an empty 序号 continues the memo above it,
+cut by a page break); every record is normalised by the text rules
+(``memo_registry.lib.text``) and validated, collecting *all* errors as
+``文件 X 第 N 行「列名」列：原因``.  Nothing here touches the database.
+"""
+
+import datetime
+import re
+from dataclasses import dataclass, field
+
+from memo_registry.lib.spreadsheet import Row, Sheet
+from memo_registry.lib.text import (
+    canonical_doc_number,
+    kind_from_title,
+    kind_from_word,
+    leading_number,
+    says_no_function,
+    search_key,
+    split_departments,
+    split_names,
+    split_numbered,
+    split_paragraphs,
+    squeeze,
+    undo_formula_inert,
+)
+from memos.models import Memorandum
+
+SEQ, DOC_NUMBER, TITLE, DEPARTMENTS = "序号", "文号", "备忘录名称", "发起部门"
+DEFINITION, IMPLEMENTING, MEASURES, DIVISIONS = (
+    "奖惩对象（行为）",
+    "实施部门",
+    "奖惩措施",
+    "责任处室",
+)
+KIND, LABEL, STATUS, REPEALED_ON = "类型", "对象简称", "状态", "废止日期"
+
+#: The document's eight columns; a file must have all of them.
+REQUIRED_COLUMNS = (
+    SEQ,
+    DOC_NUMBER,
+    TITLE,
+    DEPARTMENTS,
+    DEFINITION,
+    IMPLEMENTING,
+    MEASURES,
+    DIVISIONS,
+)
+#: Columns the export adds so that a round trip loses nothing.
+OPTIONAL_COLUMNS = (KIND, LABEL, STATUS, REPEALED_ON)
+# Other spellings of a header that mean the same column.
+_ALIASES = {"奖惩对象": DEFINITION, "奖惩类型": KIND, "废止时间": REPEALED_ON}
+_HEADER_KEYS = {search_key(name): name for name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)} | {
+    search_key(alias): name for alias, name in _ALIASES.items()
+}
+
+#: A cell longer than this is refused: no memo needs it, and it bounds memory.
+MAX_CELL_CHARS = 5000
+#: Errors beyond this many are counted, not listed.
+MAX_ERRORS_SHOWN = 200
+
+_STATUS_WORDS = {
+    "现行有效": Memorandum.Status.IN_FORCE,
+    "有效": Memorandum.Status.IN_FORCE,
+    "现行": Memorandum.Status.IN_FORCE,
+    "in_force": Memorandum.Status.IN_FORCE,
+    "已废止": Memorandum.Status.REPEALED,
+    "废止": Memorandum.Status.REPEALED,
+    "repealed": Memorandum.Status.REPEALED,
+}
+_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:\s.*)?$")
+
+
+class ImportFailed(Exception):
+    """The file cannot be imported; ``errors`` says why, one message per problem."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+class ErrorList:
+    """Collects the messages of one file, each naming the file, row and column."""
+
+    def __init__(self, file_name: str):
+        self.file_name = file_name
+        self.messages: list[str] = []
+
+    def add(self, reason: str, row: int | None = None, column: str | None = None) -> None:
+        where = f"文件 {self.file_name}"
+        if row is not None:
+            where += f" 第 {row} 行"
+        if column:
+            where += f"「{column}」列"
+        self.messages.append(f"{where}：{reason}")
+
+    def raise_if_any(self) -> None:
+        if self.messages:
+            shown = self.messages[:MAX_ERRORS_SHOWN]
+            if len(self.messages) > MAX_ERRORS_SHOWN:
+                shown.append(f"…另有 {len(self.messages) - MAX_ERRORS_SHOWN} 个错误未列出。")
+            raise ImportFailed(shown)
+
+
+# --- the header row -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Header:
+    """The header row: its number and the position of each column it names."""
+
+    row: int
+    columns: dict[str, int]
+
+
+def _header_columns(row: Row) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, cell in enumerate(row.cells):
+        name = _HEADER_KEYS.get(search_key(cell))
+        if name and name not in columns:
+            columns[name] = index
+    return columns
+
+
+def _is_header(row: Row) -> bool:
+    return all(name in _header_columns(row) for name in REQUIRED_COLUMNS)
+
+
+def find_header(sheet: Sheet, errors: ErrorList) -> Header | None:
+    """The first row that names all the required columns; title rows above it are skipped."""
+    best: dict[str, int] = {}
+    for row in sheet.rows:
+        columns = _header_columns(row)
+        if all(name in columns for name in REQUIRED_COLUMNS):
+            _check_repeated_headers(row, errors)
+            return Header(row.number, columns)
+        if len(columns) > len(best):
+            best = columns
+    if not best:
+        hint = ""
+        if sheet.encoding == "gb18030":
+            # GB18030 decodes the bytes of any encoding: Shift-JIS, Big5,
+            # Latin-1 text comes out as nonsense in which no header is found.
+            hint = "如果文件确有表头，它可能不是 UTF-8 或 GB18030（GBK）编码，请另存为“CSV UTF-8”后再导入。"
+        errors.add(f"找不到表头行：表格须有 {'、'.join(REQUIRED_COLUMNS)} 这些列。{hint}")
+    else:
+        missing = [name for name in REQUIRED_COLUMNS if name not in best]
+        errors.add(f"缺少必需的列：{'、'.join(missing)}。")
+    return None
+
+
+def _check_repeated_headers(row: Row, errors: ErrorList) -> None:
+    seen: dict[str, int] = {}
+    for index, cell in enumerate(row.cells):
+        name = _HEADER_KEYS.get(search_key(cell))
+        if name in seen:
+            errors.add(f"表头中有两列都是「{name}」，无法确定用哪一列。", row.number, name)
+        elif name:
+            seen[name] = index
+
+
+# --- records: rows joined across page breaks -----------------------------------------
+
+
+@dataclass
+class Record:
+    """One memo as the file gives it: raw cell texts, gathered over its rows."""
+
+    first_row: int
+    rows: list[int]
+    texts: dict[str, str]
+    measures: list[str] = field(default_factory=list)
+    divisions: list[str] = field(default_factory=list)
+    measures_numbered: bool = False
+
+
+_ITEM_COLUMNS = (MEASURES, DIVISIONS)
+
+
+def _cells(row: Row, header: Header, errors: ErrorList) -> dict[str, str]:
+    cells = {}
+    for name, index in header.columns.items():
+        text = row.cells[index] if index < len(row.cells) else ""
+        if len(text) > MAX_CELL_CHARS:
+            errors.add(f"内容有 {len(text)} 个字符，超过上限 {MAX_CELL_CHARS}。", row.number, name)
+            text = ""
+        # A cell the export made formula-inert ('=…) is read back as written.
+        cells[name] = undo_formula_inert(text)
+    return cells
+
+
+def _is_numbered(text: str) -> bool:
+    lines = split_paragraphs(text)
+    return bool(lines) and leading_number(lines[0]) is not None
+
+
+def _start_record(number: int, cells: dict[str, str]) -> Record:
+    texts = {name: text for name, text in cells.items() if name not in _ITEM_COLUMNS}
+    return Record(
+        first_row=number,
+        rows=[number],
+        texts=texts,
+        measures=split_numbered(cells.get(MEASURES)),
+        divisions=split_numbered(cells.get(DIVISIONS)),
+        measures_numbered=_is_numbered(cells.get(MEASURES, "")),
+    )
+
+
+def _continue_items(items: list[str], text: str) -> None:
+    """Add a continuation row's text to a numbered cell.
+
+    Text that begins with ``N、`` starts new items; other text finishes the
+    item above, cut in two by the page break (``有关业务处室和直`` + ``属机构``).
+    """
+    pieces = split_numbered(text)
+    if not pieces:
+        return
+    if items and not _is_numbered(text):
+        items[-1] = squeeze(f"{items[-1]} {pieces[0]}")
+        pieces = pieces[1:]
+    items.extend(pieces)
+
+
+def _continue_record(record: Record, number: int, cells: dict[str, str], errors: ErrorList) -> None:
+    record.rows.append(number)
+    for name, text in cells.items():
+        if not text.strip():
+            continue
+        if name == MEASURES:
+            _continue_items(record.measures, text)
+        elif name == DIVISIONS:
+            _continue_items(record.divisions, text)
+        elif name == DOC_NUMBER and record.texts.get(DOC_NUMBER, "").strip():
+            errors.add(
+                "序号为空，这一行会接到上一项备忘录，但它有自己的文号；"
+                "如果是一项新的备忘录，请填写序号。",
+                number,
+                SEQ,
+            )
+        else:
+            # Joined raw; the column's own rule (squeeze, split) runs afterwards.
+            head = record.texts.get(name, "")
+            record.texts[name] = f"{head.rstrip()} {text.lstrip()}" if head.strip() else text
+
+
+def read_records(sheet: Sheet, header: Header, errors: ErrorList) -> list[Record]:
+    """The memos of the sheet, rows with an empty 序号 joined to the memo above."""
+    records: list[Record] = []
+    for row in sheet.rows:
+        if row.number <= header.row or row.is_blank() or _is_header(row):
+            continue  # a header repeated on every page of a PDF is not data
+        cells = _cells(row, header, errors)
+        if squeeze(cells[SEQ]):
+            records.append(_start_record(row.number, cells))
+        elif records:
+            _continue_record(records[-1], row.number, cells, errors)
+        else:
+            errors.add("序号为空，上面也没有可以续接的备忘录。", row.number, SEQ)
+    if not records and not errors.messages:
+        errors.add(f"表头（第 {header.row} 行）下面没有任何备忘录。")
+    return records
+
+
+# --- one memo, normalised and validated ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemoData:
+    """One memo as the file says it should be, every text normalised.
+
+    ``label``, ``status`` and ``repealed_on`` are None when the file does not
+    say (no such column, or an empty cell): an existing memo keeps its own.
+    """
+
+    row: int
+    seq: int
+    doc_number: str
+    title: str
+    kind: str
+    departments: tuple[str, ...]
+    definition: str
+    label: str | None
+    implementing: str
+    no_function_note: str
+    measures: tuple[tuple[str, tuple[str, ...]], ...]
+    status: str | None
+    repealed_on: datetime.date | None
+
+
+def _text(record: Record, name: str) -> str:
+    return squeeze(record.texts.get(name, ""))
+
+
+def _check_length(value: str, limit: int, record: Record, column: str, errors: ErrorList) -> None:
+    if len(value) > limit:
+        errors.add(f"长度 {len(value)} 超过上限 {limit} 个字符。", record.first_row, column)
+
+
+def _seq(record: Record, errors: ErrorList) -> int | None:
+    raw = _text(record, SEQ)
+    key = search_key(raw)  # folds full-width digits
+    if re.fullmatch(r"\d{1,6}", key) and int(key) > 0:
+        return int(key)
+    errors.add(f"序号「{raw}」不是正整数。", record.first_row, SEQ)
+    return None
+
+
+def _required(record: Record, column: str, limit: int, errors: ErrorList) -> str:
+    value = _text(record, column)
+    if not value:
+        errors.add("不能为空。", record.first_row, column)
+    _check_length(value, limit, record, column, errors)
+    return value
+
+
+def _kind(record: Record, title: str, errors: ErrorList) -> str | None:
+    word = _text(record, KIND)
+    if word:
+        kind = kind_from_word(word)
+        if kind is None:
+            errors.add(f"类型「{word}」无法识别，应为激励或惩戒。", record.first_row, KIND)
+        return kind
+    kind = kind_from_title(title)
+    if kind is None and title:
+        errors.add(
+            "无法从名称判断是激励还是惩戒（名称须含“激励”或“惩戒”之一），"
+            "请加一列「类型」填写激励或惩戒。",
+            record.first_row,
+            TITLE,
+        )
+    return kind
+
+
+def _departments(record: Record, errors: ErrorList) -> tuple[str, ...]:
+    names = split_departments(record.texts.get(DEPARTMENTS, ""))
+    if not names:
+        errors.add("不能为空。", record.first_row, DEPARTMENTS)
+    for name in names:
+        _check_length(name, 100, record, DEPARTMENTS, errors)
+    return tuple(names)
+
+
+def _measures(
+    record: Record, errors: ErrorList
+) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """The no-function note (or "") and the measures with their divisions."""
+    measures, divisions = record.measures, record.divisions
+    if len(measures) == 1 and not record.measures_numbered and says_no_function(measures[0]):
+        if divisions:
+            errors.add("备忘录写明无相关职能，不应再填责任处室。", record.first_row, DIVISIONS)
+        _check_length(measures[0], 200, record, MEASURES, errors)
+        return measures[0], ()
+    if not measures:
+        errors.add("须填写奖惩措施，或写明“无相关职能”。", record.first_row, MEASURES)
+        return "", ()
+    if not divisions:
+        errors.add("须为每条措施填写责任处室。", record.first_row, DIVISIONS)
+        return "", ()
+    if len(divisions) == 1:
+        divisions = divisions * len(measures)
+    elif len(divisions) != len(measures):
+        errors.add(
+            f"有 {len(divisions)} 项责任处室，而奖惩措施有 {len(measures)} 条；"
+            "应每条措施一项，或只填一项（适用于全部措施）。",
+            record.first_row,
+            DIVISIONS,
+        )
+        return "", ()
+    result = []
+    for text, names_text in zip(measures, divisions, strict=True):
+        names = tuple(split_names(names_text))
+        for name in names:
+            _check_length(name, 100, record, DIVISIONS, errors)
+        result.append((text, names))
+    return "", tuple(result)
+
+
+def _status(record: Record, errors: ErrorList) -> tuple[str | None, datetime.date | None]:
+    word, date_text = _text(record, STATUS), _text(record, REPEALED_ON)
+    status = None
+    if word:
+        status = _STATUS_WORDS.get(search_key(word))
+        if status is None:
+            errors.add(f"状态「{word}」无法识别，应为现行有效或已废止。", record.first_row, STATUS)
+            return None, None
+    repealed_on = None
+    if date_text:
+        repealed_on = _date(date_text)
+        if repealed_on is None:
+            errors.add(
+                f"「{date_text}」不是日期（应如 2020-01-31）。", record.first_row, REPEALED_ON
+            )
+            return status, None
+    if status == Memorandum.Status.REPEALED and repealed_on is None:
+        errors.add("已废止的备忘录须填写废止日期。", record.first_row, REPEALED_ON)
+    elif status != Memorandum.Status.REPEALED and repealed_on is not None:
+        errors.add("填写了废止日期，状态却不是“已废止”。", record.first_row, STATUS)
+    return status, repealed_on
+
+
+def _date(text: str) -> datetime.date | None:
+    match = _DATE.match(search_key(text))
+    if not match:
+        return None
+    try:
+        return datetime.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
+
+
+def validate_record(record: Record, errors: ErrorList) -> MemoData | None:
+    """The memo a record describes, or None when it has errors (added to ``errors``)."""
+    before = len(errors.messages)
+    seq = _seq(record, errors)
+    doc_number = canonical_doc_number(_text(record, DOC_NUMBER))
+    if not doc_number:
+        errors.add("不能为空。", record.first_row, DOC_NUMBER)
+    _check_length(doc_number, 100, record, DOC_NUMBER, errors)
+    title = _required(record, TITLE, 300, errors)
+    kind = _kind(record, title, errors)
+    departments = _departments(record, errors)
+    definition = _required(record, DEFINITION, MAX_CELL_CHARS, errors)
+    label = _text(record, LABEL) or None
+    if label:
+        _check_length(label, 100, record, LABEL, errors)
+    implementing = _required(record, IMPLEMENTING, 100, errors)
+    note, measures = _measures(record, errors)
+    status, repealed_on = _status(record, errors)
+    if len(errors.messages) > before:
+        return None
+    return MemoData(
+        row=record.first_row,
+        seq=seq,
+        doc_number=doc_number,
+        title=title,
+        kind=kind,
+        departments=departments,
+        definition=definition,
+        label=label,
+        implementing=implementing,
+        no_function_note=note,
+        measures=measures,
+        status=status,
+        repealed_on=repealed_on,
+    )
+
+
+def _check_duplicates(memos: list[MemoData], errors: ErrorList) -> None:
+    for column, key in ((DOC_NUMBER, "doc_number"), (SEQ, "seq")):
+        first_row: dict[object, int] = {}
+        for memo in memos:
+            value = getattr(memo, key)
+            if value in first_row:
+                errors.add(f"{column}「{value}」与第 {first_row[value]} 行重复。", memo.row, column)
+            else:
+                first_row[value] = memo.row
+
+
+def parse_sheet(sheet: Sheet) -> list[MemoData]:
+    """The memos a sheet describes, or ImportFailed with every error found."""
+    errors = ErrorList(sheet.file_name)
+    header = find_header(sheet, errors)
+    errors.raise_if_any()
+    records = read_records(sheet, header, errors)
+    memos = [memo for record in records if (memo := validate_record(record, errors))]
+    _check_duplicates(memos, errors)
+    errors.raise_if_any()
+    return memos

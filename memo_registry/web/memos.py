@@ -1,0 +1,247 @@
+"""The public pages: the list, one memo, the lookup, the divisions, the export.
+
+Thin views over ``memo_registry.services.memos`` (which memos, with what) and
+``memo_registry.services.lookup`` (what applies to a listing).  Every page runs a fixed
+number of queries whatever the number of memos; a query string a page cannot
+use (an unknown kind, a page number, control characters, a paragraph of
+text) gives the normal page, with a notice where a filter was ignored.
+"""
+
+from urllib.parse import quote, urlencode
+
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db.models import Count, Exists, OuterRef, Q
+from django.http import Http404, HttpResponse
+from django.urls import reverse
+from django.views.generic import DetailView, ListView, TemplateView
+
+from measures.models import Division, Measure
+from memo_registry.services import export
+from memo_registry.services.lookup import MATCH_LABELS, listing_labels, measures_for_listing
+from memo_registry.services.memos import (
+    MemoFilterSet,
+    all_lists,
+    current_list,
+    memos_with_relations,
+    valid_filterset,
+)
+from memo_registry.services.search import clean_query, pinyin_sort_key
+from memos.models import Department, Memorandum
+
+EXPORT_NAME = "联合奖惩备忘录责任清单"
+
+
+def effective_filters(filterset: MemoFilterSet) -> dict[str, str]:
+    """The filters a page applied, as query-string values (for links and notices)."""
+    data = filterset.form.cleaned_data
+    values = {
+        "search": data.get("search") or "",
+        "kind": data.get("kind") or "",
+        "department": data.get("department") or "",
+        "division": data.get("division") or "",
+        "list": data["list"].doc_number if data.get("list") else "",
+        "include_repealed": "true" if data.get("include_repealed") else "",
+    }
+    return {name: value for name, value in values.items() if value}
+
+
+def _by_pinyin(names):
+    return sorted(set(names), key=pinyin_sort_key)
+
+
+def _link_divisions(memos) -> None:
+    """Give each division on the page its ``url``: reversed once per division,
+    not once per measure (a page of 50 memos links ~250 divisions; reversing
+    each was a fifth of the page's time)."""
+    urls: dict[int, str] = {}
+    for memo in memos:
+        for measure in memo.measures.all():
+            for division in measure.divisions.all():
+                if division.pk not in urls:
+                    urls[division.pk] = reverse("division_detail", args=[division.pk])
+                division.url = urls[division.pk]
+
+
+class MemoListView(ListView):
+    """``/``: the list as the document's table, filtered, searched, with counts."""
+
+    template_name = "memos/list.html"
+    context_object_name = "memos"
+    # A city list is tens of memoranda and fits one page; a province's
+    # thousand would be a 1.6 MB page taking most of a second to render.
+    paginate_by = 50
+
+    def paginate_queryset(self, queryset, page_size):
+        """Like ListView's, but a page number out of range or not a number
+        shows the nearest page instead of a 404, and the memo and measure
+        totals come from one query."""
+        self.totals = Memorandum.objects.filter(pk__in=queryset.values("pk")).aggregate(
+            memos=Count("pk", distinct=True), measures=Count("measures")
+        )
+        paginator = self.get_paginator(queryset, page_size, allow_empty_first_page=True)
+        paginator.count = self.totals["memos"]  # a cached_property: no COUNT query
+        page = paginator.get_page(self.request.GET.get("page"))
+        return paginator, page, page.object_list, page.has_other_pages()
+
+    def get_queryset(self):
+        self.filterset, self.ignored = valid_filterset(
+            self.request.GET, memos_with_relations(), self.request
+        )
+        return self.filterset.qs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        memos = list(context["memos"])
+        paginator = context["paginator"]
+        chosen = self.filterset.responsibility_list
+        filters = effective_filters(self.filterset)
+        # The names on offer in the filters: EXISTS rather than a join, which
+        # would read a row per measure (5,000 at a province's 1,000 memos).
+        initiated = Memorandum.initiating_departments.through.objects.filter(
+            department=OuterRef("pk"), memorandum__responsibility_list=chosen
+        )
+        linked = Measure.divisions.through.objects.filter(
+            division=OuterRef("pk"), measure__memo__responsibility_list=chosen
+        )
+        departments = _by_pinyin(
+            Department.objects.filter(Exists(initiated)).values_list("name", flat=True)
+        )
+        divisions = _by_pinyin(
+            Division.objects.filter(Exists(linked)).values_list("name", flat=True)
+        )
+        _link_divisions(memos)
+        # A name typed into the address bar stays visible as the selected option.
+        for name, options in (("department", departments), ("division", divisions)):
+            if filters.get(name) and filters[name] not in options:
+                options.insert(0, filters[name])
+        query = "?" + urlencode(filters) if filters else ""
+        context.update(
+            memos=memos,
+            memo_count=paginator.count,
+            measure_count=self.totals["measures"],
+            page_query=urlencode(filters) + "&" if filters else "",
+            responsibility_list=chosen,
+            is_current_list=chosen is not None and chosen.is_current,
+            lists=all_lists(self.request),
+            filters=filters,
+            ignored=self.ignored,
+            kinds=Memorandum.Kind.choices,
+            departments=departments,
+            divisions=divisions,
+            export_links=[
+                ("xlsx", "Excel 表格（xlsx）"),
+                ("csv", "CSV"),
+            ],
+            export_query=query,
+            filtered=bool(set(filters) - {"list"}),
+        )
+        return context
+
+
+class MemoDetailView(DetailView):
+    """``/memos/<id>/``: one memo in full, whatever its list or status."""
+
+    template_name = "memos/detail.html"
+    context_object_name = "memo"
+    queryset = memos_with_relations()
+
+
+class LookupView(TemplateView):
+    """``/lookup/``: a subject has been flagged under a listing; what must be done?"""
+
+    template_name = "memos/lookup.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        responsibility_list = current_list(self.request)
+        query = clean_query(self.request.GET.get("q"))
+        labels = listing_labels(responsibility_list)
+        answer = measures_for_listing(query, responsibility_list) if query else None
+        context.update(
+            query=query,
+            answer=answer,
+            labels=labels,
+            label_chosen=any(query in group for _, group in labels),
+            match_labels=MATCH_LABELS,
+            responsibility_list=responsibility_list,
+        )
+        return context
+
+
+class DivisionListView(PermissionRequiredMixin, ListView):
+    """``/divisions/``: every division with what it is responsible for in the current list.
+
+    Signed-in staff only: anonymous visitors read the list, memo pages and lookup.
+    """
+
+    permission_required = "measures.view_division"
+    template_name = "divisions/list.html"
+    context_object_name = "divisions"
+
+    def get_queryset(self):
+        in_list = Q(
+            measures__memo__responsibility_list=current_list(self.request),
+            measures__memo__status=Memorandum.Status.IN_FORCE,
+        )
+        divisions = Division.objects.annotate(
+            memo_count=Count("measures__memo", filter=in_list, distinct=True),
+            measure_count=Count("measures", filter=in_list, distinct=True),
+        )
+        return sorted(divisions, key=lambda division: pinyin_sort_key(division.name))
+
+
+class DivisionDetailView(PermissionRequiredMixin, DetailView):
+    """``/divisions/<id>/``: the measures one division carries out, memo by memo."""
+
+    permission_required = "measures.view_division"
+    template_name = "divisions/detail.html"
+    context_object_name = "division"
+    model = Division
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        division = self.object
+        responsibility_list = current_list(self.request)
+        memos = list(
+            memos_with_relations(
+                Memorandum.objects.filter(
+                    responsibility_list=responsibility_list,
+                    status=Memorandum.Status.IN_FORCE,
+                    pk__in=Measure.objects.filter(divisions=division).values("memo_id"),
+                ),
+                measures=Measure.objects.filter(divisions=division),
+            )
+        )
+        context.update(
+            memos=memos,
+            memo_count=len(memos),
+            measure_count=sum(len(memo.measures.all()) for memo in memos),
+            responsibility_list=responsibility_list,
+        )
+        return context
+
+
+class ApiDocsView(TemplateView):
+    """``/api-docs/``: the API's endpoints and parameters, for the people who call it."""
+
+    template_name = "api_docs.html"
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header that every browser reads, Chinese name included (RFC 6266/5987)."""
+    ascii_name = filename.encode("ascii", "ignore").decode() or "export"
+    if ascii_name.startswith("."):
+        ascii_name = "memo-registry" + ascii_name
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def memo_export(request, fmt: str):
+    """``/export.<fmt>``: exactly the memos the list page shows for the same query string."""
+    if fmt not in export.CONTENT_TYPES:
+        raise Http404("不支持的导出格式。")
+    filterset, _ = valid_filterset(request.GET, memos_with_relations(), request)
+    response = HttpResponse(
+        export.export_file(filterset.qs, fmt), content_type=export.CONTENT_TYPES[fmt]
+    )
+    response["Content-Disposition"] = content_disposition(f"{EXPORT_NAME}.{fmt}")
+    return response

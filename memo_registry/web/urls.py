@@ -1,0 +1,48 @@
+"""The pages: the memo list and look-ups (public), divisions and subjects (staff)."""
+
+from django.urls import path, register_converter
+
+from memo_registry.web import memos, subjects
+
+
+class SubjectKey:
+    """A subject's row id: the page's address, derived from nothing personal."""
+
+    regex = "[0-9]{1,15}"
+
+    def to_python(self, value):
+        return int(value)
+
+    def to_url(self, value):
+        return str(value)
+
+
+class OldCode:
+    """An 18-character code, as the links of the first version carried it."""
+
+    regex = "[0-9A-Za-z]{18}"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(SubjectKey, "subject_key")
+register_converter(OldCode, "old_code")
+
+urlpatterns = [
+    path("", memos.MemoListView.as_view(), name="memo_list"),
+    path("export.<str:fmt>", memos.memo_export, name="memo_export"),
+    path("memos/<int:pk>/", memos.MemoDetailView.as_view(), name="memo_detail"),
+    path("lookup/", memos.LookupView.as_view(), name="lookup"),
+    path("divisions/", memos.DivisionListView.as_view(), name="division_list"),
+    path("divisions/<int:pk>/", memos.DivisionDetailView.as_view(), name="division_detail"),
+    path("api-docs/", memos.ApiDocsView.as_view(), name="api_docs"),
+    path("subjects/", subjects.subject_search, name="subject_search"),
+    path("subjects/check/", subjects.subject_check, name="subject_check"),
+    path("subjects/<subject_key:pk>/", subjects.subject_detail, name="subject_detail"),
+    path("subjects/<subject_key:pk>/feedback/", subjects.record_feedback, name="subject_feedback"),
+    path("subjects/<old_code:code>/", subjects.subject_by_code, name="subject_by_code"),
+]
