@@ -60,7 +60,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "import_export",
     "simple_history",
-    "axes",
+    # django-axes, named in Chinese in the admin (memo_registry/admin_site.py).
+    "memo_registry.admin_site.AxesConfig",
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -136,6 +137,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "zh-hans"
+# Chinese for libraries that ship none (django-axes' admin): locale/zh_Hans.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
@@ -163,7 +166,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Largest spreadsheet accepted by the importers, in bytes.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
-# Upload budgets (memo_registry/http/uploads.py, memo_registry/lib/spreadsheet.py): a
+# Upload budgets (memo_registry/http/uploads.py, memo_registry/lib/spreadsheet/): a
 # body over the limit is refused (413) before it is read; an uploaded file
 # past this size goes to a temporary file on disk, which the readers read
 # from, never whole into memory.

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from memo_registry.web import accounts
+from memo_registry.web import accounts, memos
 
 admin.site.site_header = "联合奖惩备忘录责任清单 管理"
 admin.site.site_title = "责任清单管理"
@@ -22,6 +22,8 @@ urlpatterns = [
     # The second factor for users who can reach the admin (memo_registry/web/accounts.py).
     path("accounts/two-factor/", accounts.enrol, name="two_factor"),
     path("accounts/two-factor/verify/", accounts.verify, name="two_factor_verify"),
+    # Browsers ask for it by themselves (no more 404 in the log on every visit).
+    path("favicon.ico", memos.favicon, name="favicon"),
     # The pages and the JSON API (memo_registry/web/urls.py, memo_registry/api/urls.py).
     path("api/", include("memo_registry.api.urls")),
     path("", include("memo_registry.web.urls")),

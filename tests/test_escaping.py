@@ -6,7 +6,9 @@ script and img tags, =HYPERLINK(…), +cmd…, -2+3, @SUM(…) in every text the
 pages show.  Every page shows the escaped form and never the raw tag; the
 JSON API returns the raw text as data; every spreadsheet written (export,
 admin export, batch check) holds no formula and no cell a spreadsheet would
-run as one.
+run as one: a CSV cell gets an apostrophe in front, an xlsx cell is a string
+cell.  The list's search (``?search=``) is run for real, so the escaping of
+its result rows is checked, not the whole list shown instead.
 """
 
 import csv
@@ -14,6 +16,7 @@ import datetime
 import html
 import io
 import json
+import re
 from io import StringIO
 from pathlib import Path
 from types import SimpleNamespace
@@ -100,8 +103,8 @@ def _pages(r) -> dict[str, tuple[str, ...]]:
     admin = "/admin"
     return {
         "/": (SCRIPT, f"市{SCRIPT}局", f"{SCRIPT}处", IMG, HYPERLINK, DDE, MINUS),
-        f"/?q={quote(SCRIPT)}": (SCRIPT,),
-        f"/?q={quote('HYPERLINK')}": (HYPERLINK,),
+        f"/?search={quote(SCRIPT)}": (SCRIPT,),
+        f"/?search={quote('HYPERLINK')}": (HYPERLINK,),
         f"/memos/{r.scripted.pk}/": (
             r.scripted.doc_number,
             SCRIPT + IMG,
@@ -158,6 +161,41 @@ def test_every_page_shows_imported_markup_escaped(superuser_client, registry):
             raise AssertionError(f"{url}: {error}") from None
 
 
+def _result_rows(content: bytes) -> dict[int, str]:
+    """The memo list's result rows: 序号 -> the HTML of that memo's row group."""
+    page = content.decode()
+    return {
+        int(seq): rows
+        for seq, rows in re.findall(r'<tbody[^>]*data-memo="(\d+)"[^>]*>(.*?)</tbody>', page, re.S)
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "found", "shown"),
+    [
+        # The memo whose title, department, subject, measure and division hold the tag.
+        (SCRIPT, [961], {961: (SCRIPT, f"市{SCRIPT}局", SCRIPT + IMG, f"{SCRIPT}处", IMG)}),
+        # A formula in a measure (961) and in a title (962).
+        ("HYPERLINK", [961, 962], {961: (HYPERLINK,), 962: (HYPERLINK, DDE, MINUS)}),
+    ],
+)
+def test_the_list_s_search_results_show_the_markup_escaped(client, registry, query, found, shown):
+    # The list page reads ?search= (the form's field): the rows below are
+    # the search's results, not the whole list (13 memos) shown regardless.
+    response = client.get("/", {"search": query})
+    assert response.status_code == 200
+    rows = _result_rows(response.content)
+    assert sorted(rows) == found
+    for seq, texts in shown.items():
+        try:
+            _assert_escaped(rows[seq].encode(), *texts)
+        except AssertionError as error:
+            raise AssertionError(f"memo {seq}: {error}") from None
+    # The query itself, shown back in the search box and the count, is escaped too.
+    _assert_escaped(response.content, query)
+    assert f'value="{html.escape(query)}"' in response.content.decode()
+
+
 def test_a_staff_member_with_the_view_permission_sees_subjects_escaped(
     client, django_user_model, registry
 ):
@@ -210,7 +248,18 @@ def test_the_api_never_answers_a_browser_with_raw_markup_as_html(superuser_clien
 # --- spreadsheets written by the registry --------------------------------------------
 
 
+# What a formula-like text carries in front in each kind of file.
+GUARD = {"csv": "'", "xlsx": ""}
+
+
 def _assert_inert_xlsx(data: bytes) -> list[list]:
+    """The rows of every sheet, failing on any formula cell.
+
+    An xlsx cell has a type: a string cell is text to every spreadsheet,
+    whatever it starts with, so its text is written as it is (the CSV's
+    apostrophe would only show); a formula cell is what must never be written.
+    """
+    # Not data_only: a formula reads back as data_type "f".
     workbook = openpyxl.load_workbook(io.BytesIO(data))
     rows = []
     for sheet in workbook.worksheets:
@@ -218,7 +267,7 @@ def _assert_inert_xlsx(data: bytes) -> list[list]:
             for cell in row:
                 assert cell.data_type != "f", (cell.coordinate, cell.value)
                 if isinstance(cell.value, str):
-                    assert cell.value[:1] not in FORMULA_TRIGGERS, (cell.coordinate, cell.value)
+                    assert cell.data_type == "s", (cell.coordinate, cell.value)
             rows.append([cell.value for cell in row])
     return rows
 
@@ -236,13 +285,14 @@ def _memo_rows(rows: list[list]) -> dict[str, dict[str, str]]:
     return {row[1]: dict(zip(header, row, strict=True)) for row in rows[1:]}
 
 
-def _assert_formula_memo_is_inert(rows: dict[str, dict[str, str]]) -> None:
+def _assert_formula_memo_is_inert(rows: dict[str, dict[str, str]], guard: str) -> None:
+    """``guard``: what stands before a formula-like text, "'" in CSV, nothing in xlsx."""
     formulas = rows["测试〔2024〕962号"]
-    assert formulas["备忘录名称"] == "'" + HYPERLINK
-    assert formulas["发起部门"] == "'" + DDE
-    assert formulas["奖惩对象（行为）"] == "'" + AT_SUM
-    assert formulas["实施部门"] == "'" + MINUS
-    assert formulas["对象简称"] == "'=1+1"
+    assert formulas["备忘录名称"] == guard + HYPERLINK
+    assert formulas["发起部门"] == guard + DDE
+    assert formulas["奖惩对象（行为）"] == guard + AT_SUM
+    assert formulas["实施部门"] == guard + MINUS
+    assert formulas["对象简称"] == guard + "=1+1"
     scripted = rows[f"测试〔2024〕961号{SCRIPT}"]
     assert scripted["备忘录名称"] == SCRIPT  # markup is plain text in a spreadsheet
     assert scripted["奖惩措施"].endswith(f"3、{HYPERLINK}")  # inside a cell: not a formula
@@ -254,7 +304,7 @@ def test_export_memos_writes_formula_like_cells_inert(registry, tmp_path, fmt):
     call_command("export_memos", "--format", fmt, "-o", str(path), stdout=StringIO())
     data = path.read_bytes()
     rows = _assert_inert_csv(data) if fmt == "csv" else _assert_inert_xlsx(data)
-    _assert_formula_memo_is_inert(_memo_rows(rows))
+    _assert_formula_memo_is_inert(_memo_rows(rows), GUARD[fmt])
 
 
 def test_an_export_imports_back_to_the_same_text(registry, tmp_path):
@@ -286,7 +336,7 @@ def test_the_page_export_writes_formula_like_cells_inert(superuser_client, regis
         if fmt == "csv"
         else _assert_inert_xlsx(response.content)
     )
-    _assert_formula_memo_is_inert(_memo_rows(rows))
+    _assert_formula_memo_is_inert(_memo_rows(rows), GUARD[fmt])
 
 
 @pytest.mark.parametrize(("fmt_index", "fmt"), [(0, "xlsx"), (1, "csv")])
@@ -302,7 +352,7 @@ def test_the_admin_export_writes_formula_like_cells_inert(
         if fmt == "csv"
         else _assert_inert_xlsx(response.content)
     )
-    _assert_formula_memo_is_inert(_memo_rows(rows))
+    _assert_formula_memo_is_inert(_memo_rows(rows), GUARD[fmt])
 
 
 def test_the_batch_check_download_writes_formula_like_cells_inert(superuser_client, registry):
@@ -321,10 +371,11 @@ def test_the_batch_check_download_writes_formula_like_cells_inert(superuser_clie
     assert response.status_code == 200
     rows = _assert_inert_xlsx(response.content)
     by_code = {row[0]: row for row in rows[1:]}
-    assert by_code[registry.subject.code][1] == "'" + HYPERLINK
-    assert by_code[registry.other_subject.code][1] == "'" + DDE
-    assert by_code[valid_uscc(9082)][1] == "'" + AT_SUM
-    assert by_code["'=1+1"][1:3] == ["'" + MINUS, "代码有误"]
+    # Each text back as it came, in a string cell (checked above), never a formula.
+    assert by_code[registry.subject.code][1] == HYPERLINK
+    assert by_code[registry.other_subject.code][1] == DDE
+    assert by_code[valid_uscc(9082)][1] == AT_SUM
+    assert by_code["=1+1"][1:3] == [MINUS, "代码有误"]
     listed = by_code[registry.subject.code]
     assert listed[2] == "已列入"
     assert SCRIPT in listed[4]  # the list's label, as text in a spreadsheet

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from memo_registry.lib.text import (
-    looks_like_doc_number,
     looks_like_formula,
     make_formula_inert,
     split_departments,
@@ -59,9 +58,6 @@ def test_squeezing_100000_spaces_costs_no_more_than_20_times_100000_letters():
 @pytest.mark.parametrize(
     ("function", "hostile", "benign"),
     [
-        # A 文号 shape check on a long cell that fails at its very end
-        # (cubic before: nested \S*\d+\S*).
-        (looks_like_doc_number, "a〔2016〕" + "1" * 1500 + "x", "a" * 1507),
         # Many different names in one cell (quadratic before: a list's `in`).
         (split_names, "、".join(f"处{n}" for n in range(20_000)), "、".join(["处"] * 20_000)),
         (
@@ -70,7 +66,7 @@ def test_squeezing_100000_spaces_costs_no_more_than_20_times_100000_letters():
             "、".join(["局"] * 20_000),
         ),
     ],
-    ids=["looks_like_doc_number", "split_names", "split_departments"],
+    ids=["split_names", "split_departments"],
 )
 def test_other_text_rules_cost_the_same_on_hostile_and_benign_text(function, hostile, benign):
     assert len(hostile) >= len(benign) * 0.9

@@ -340,7 +340,8 @@ def test_status_and_repeal_date_columns_are_read(target, tmp_path):
         ("已废止", "", "「废止日期」列：已废止的备忘录须填写废止日期"),
         ("现行有效", "2020-03-01", "「状态」列：填写了废止日期，状态却不是“已废止”"),
         ("作废", "", "「状态」列：状态「作废」无法识别"),
-        ("已废止", "去年", "「废止日期」列：「去年」不是日期"),
+        # The one date rule of both imports, and its message (tests/test_import_dates.py).
+        ("已废止", "去年", "「废止日期」列：「去年」不是有效的日期（应如 2024-01-31）"),
     ],
 )
 def test_an_inconsistent_status_is_an_error(target, tmp_path, status, date, message):

@@ -7,6 +7,7 @@ to prove that the database's triggers, not the writer, move the version.
 """
 
 import datetime
+import threading
 
 import pytest
 from django.db import connection, transaction
@@ -15,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from measures.models import Division, Measure
 from memo_registry.services import memo_cache
 from memo_registry.services.lookup import status_for
-from memos.models import Memorandum, ResponsibilityList
+from memos.models import Department, Memorandum, ResponsibilityList
 from tests.factories import (
     DivisionFactory,
     ListingFactory,
@@ -99,6 +100,18 @@ def test_a_division_unlinked_by_raw_sql_shows_at_once(flagged):
     assert what_applies(flagged)[0][2] == []
 
 
+def test_a_department_renamed_reaches_the_cached_memos_at_once(flagged):
+    # The cache holds whole memos (Memorandum.objects.with_relations()): their
+    # departments are watched like their measures.
+    def departments() -> list[str]:
+        (memos,) = memo_cache.memos_by_target({flagged.listings.get().target_subject_id}).values()
+        return [department.name for department in memos[0].initiating_departments.all()]
+
+    (before,) = departments()
+    Department.objects.filter(name=before).update(name="市发展改革委")
+    assert departments() == ["市发展改革委"]
+
+
 def test_a_repealed_memo_stops_applying_at_once(flagged):
     what_applies(flagged)
     Memorandum.objects.update(status=Memorandum.Status.REPEALED, repealed_on=TODAY)
@@ -147,3 +160,60 @@ def test_install_puts_back_a_trigger_a_table_rebuild_dropped():
     memo_cache.install()
     Measure.objects.update(text="任意")
     assert memo_cache.registry_version() > before
+
+
+# --- writers the process cannot see: TRUNCATE, another connection --------------------
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        # A watched table emptied directly: the measures stay, their divisions go.
+        ('TRUNCATE "{through}"', [("限制评优", []), ("重点监管", [])]),
+        # Watched tables emptied by a cascade from another: nothing applies.
+        ('TRUNCATE "{measure}" CASCADE', []),
+    ],
+)
+def test_a_truncate_shows_at_once(flagged, statement, expected):
+    if connection.vendor != "postgresql":
+        pytest.skip("TRUNCATE is PostgreSQL's: SQLite has no such statement")
+    what_applies(flagged)
+    assert memo_queries(flagged) == []  # served from the cache until the truncate
+    tables = {
+        "through": Measure.divisions.through._meta.db_table,
+        "measure": Measure._meta.db_table,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(statement.format(**tables))
+    assert [(text, divisions) for _, text, divisions in what_applies(flagged)] == expected
+
+
+def test_a_change_committed_by_another_connection_shows_at_once(flagged):
+    """Another worker or machine writing: here a thread, whose Django connection
+    is its own, commits a change while this connection's cache is warm."""
+    what_applies(flagged)
+    assert memo_queries(flagged) == []  # served from the cache until the write
+    ours = connection.connection
+    theirs, errors = [], []
+
+    def write_elsewhere():
+        try:
+            connection.ensure_connection()
+            theirs.append(connection.connection)
+            Measure.objects.filter(text="限制评优").update(text="限制评先评优")  # autocommit
+            Division.objects.filter(name="稽查局").update(name="执法稽查局")
+        except Exception as error:  # noqa: BLE001 - reported by the assert below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=write_elsewhere)
+    thread.start()
+    thread.join()
+    assert errors == []
+    assert theirs and theirs[0] is not ours  # a second connection, not this one
+    doc_number = Memorandum.objects.get().doc_number
+    assert what_applies(flagged) == [
+        (doc_number, "限制评先评优", ["人事处"]),
+        (doc_number, "重点监管", ["执法稽查局"]),
+    ]

@@ -1,10 +1,11 @@
-"""The public pages: the list, one memo, the lookup, the divisions, the export."""
+"""The public pages: the list, one memo, the lookup, the divisions, the export, the icon."""
 
 import csv
 import datetime
 import io
 import re
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 import openpyxl
 import pytest
@@ -230,6 +231,28 @@ def test_the_page_has_a_print_stylesheet_and_no_inline_script(client, list_2018)
     assert "@page { size: A4 landscape" in css
     assert "thead { display: table-header-group; }" in css
     assert '"Microsoft YaHei", "微软雅黑", SimSun, "宋体"' in css
+
+
+ICON_LINK = '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
+
+
+def test_the_pages_and_the_admin_name_the_site_s_icon(client, list_2018):
+    assert ICON_LINK in client.get("/").content.decode()
+    admin_login = client.get("/admin/login/").content.decode()
+    assert ICON_LINK in admin_login
+    # The override extends Django's own base_site.html: the admin keeps its header.
+    assert "联合奖惩备忘录责任清单 管理" in admin_login
+
+
+def test_favicon_ico_is_the_site_s_icon_so_no_browser_gets_a_404(client, db):
+    svg = b"".join(client.get("/static/favicon.svg").streaming_content)
+    assert ElementTree.fromstring(svg).tag == "{http://www.w3.org/2000/svg}svg"
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    assert b"".join(response.streaming_content) == svg
+    assert "max-age=86400" in response["Cache-Control"]
+    assert client.post("/favicon.ico").status_code == 405
 
 
 def test_every_page_is_chinese_with_navigation_and_a_skip_link(clerk_client, list_2018):
@@ -516,8 +539,24 @@ def test_an_odd_page_number_shows_the_nearest_page(client, long_list, page, expe
 
 
 def test_paging_keeps_the_filters(client, long_list):
-    html = client.get("/", {"kind": "punishment"}).content.decode()
-    assert "page=2" not in html or "kind=punishment&amp;page=2" in html
+    # Two pages of punishments: the page links must carry the filter on.
+    punishments = set(
+        Memorandum.objects.filter(kind="punishment", status="in_force").values_list(
+            "seq", flat=True
+        )
+    )
+    assert 50 < len(punishments) <= 100
+    first = client.get("/", {"kind": "punishment"})
+    html = first.content.decode()
+    assert len(shown_seqs(first)) == 50
+    assert "第 1 / 2 页" in html
+    assert 'href="?kind=punishment&amp;page=2"' in html
+    assert 'href="?page=2"' not in html  # a link that would drop the filter
+    second = client.get("/", {"kind": "punishment", "page": "2"})
+    assert "第 2 / 2 页" in second.content.decode()
+    assert 'href="?kind=punishment&amp;page=1"' in second.content.decode()
+    # The two pages hold every punishment once, and nothing else.
+    assert sorted(shown_seqs(first) + shown_seqs(second)) == sorted(punishments)
 
 
 def test_the_export_of_a_paged_view_holds_every_row(client, long_list):

@@ -4,11 +4,13 @@ import pytest
 
 from memo_registry.lib.text import (
     canonical_doc_number,
+    escape_inert_prefix,
     label_from_title,
     search_key,
     split_departments,
     split_numbered,
     squeeze,
+    undo_formula_inert,
 )
 
 
@@ -109,3 +111,23 @@ def test_it_splits_on_new_lines():
 )
 def test_it_derives_a_label_from_the_title(title, label):
     assert label_from_title(title) == label
+
+
+# --- a cell with a type (xlsx) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["=1+1", "+1", "-1", "@SUM(A1)", " ＝1", "\u200b=1", "普通文字", "'abc", "a=b", ""],
+)
+def test_a_typed_cell_is_written_as_it_is(text):
+    # A string cell is never run: no apostrophe, and the import leaves it alone.
+    assert escape_inert_prefix(text) == text
+    assert undo_formula_inert(text) == text
+
+
+@pytest.mark.parametrize("text", ["'=1+1", "' =1+1", "''abc", "'''=1", "'＠x"])
+def test_a_typed_cell_that_starts_like_the_guard_gets_one_more_apostrophe(text):
+    # The import takes the guard off every cell it reads; this one must survive.
+    assert escape_inert_prefix(text) == "'" + text
+    assert undo_formula_inert(escape_inert_prefix(text)) == text

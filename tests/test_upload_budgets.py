@@ -33,8 +33,7 @@ from django.test.client import ClientHandler
 from django.urls import reverse
 
 from memo_registry.lib import spreadsheet
-from memo_registry.lib.spreadsheet import BudgetExceeded, SpreadsheetError
-from memo_registry.lib.spreadsheet_stream import open_rows
+from memo_registry.lib.spreadsheet import BudgetExceeded, SpreadsheetError, open_rows
 from memo_registry.services.batch_check import CheckFileError, check_file
 from tests.data import raw_xlsx
 from tests.data.builders import dump_everything
@@ -234,7 +233,7 @@ print(json.dumps({{"rows": len(sheet.rows), "cells": sum(len(r.cells) for r in s
     assert figures["seconds"] < 15, figures  # half of gunicorn's 30 s timeout
 
 
-def test_the_streaming_reader_reads_no_further_than_its_last_column(tmp_path):
+def test_the_reader_reads_no_further_than_its_last_column(tmp_path):
     # Each row has an empty, formatted cell in the sheet's last column
     # (XFD): read without max_col, every row was a tuple of 16,384 cells
     # (2,000 rows: 260 MB).
@@ -245,7 +244,7 @@ def test_the_streaming_reader_reads_no_further_than_its_last_column(tmp_path):
     )
     path = raw_xlsx.write_xlsx(tmp_path / "listing.xlsx", [rows], dimension="A1:XFD2000")
     with _Traced() as traced:
-        _, read = open_rows(path)
+        _, read = open_rows(path, spreadsheet.LISTING)
         widths = {len(cells) for _, cells in read}
     assert widths == {1}
     assert traced.peak < 16 * MiB

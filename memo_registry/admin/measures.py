@@ -1,18 +1,37 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
-from measures.models import Division, Feedback
+from measures.models import Division, Feedback, Measure
+from memo_registry.admin.concurrency import VersionedAdminMixin
+from memo_registry.admin.history import ReadableHistoryAdmin
 from memo_registry.admin.subjects import with_whole_code
 
 
 @admin.register(Division)
-class DivisionAdmin(SimpleHistoryAdmin):
+class DivisionAdmin(ReadableHistoryAdmin):
     list_display = ["name"]
     search_fields = ["name"]
 
 
+@admin.register(Measure)
+class MeasureAdmin(VersionedAdminMixin, ReadableHistoryAdmin):
+    """One measure on its own page: reached from its memo's page (each row's
+    link), mostly for its history — who moved it to which 处室, and when."""
+
+    list_display = ["memo", "order", "text"]
+    list_select_related = ["memo"]
+    list_filter = ["divisions", "memo__responsibility_list"]
+    search_fields = ["text", "memo__doc_number", "memo__title"]
+    fields = ["memo", "order", "text", "divisions"]
+    autocomplete_fields = ["divisions"]
+    readonly_fields = ["memo"]
+
+    def has_add_permission(self, request):
+        # A measure is added on its memo's page, in the memo's order.
+        return False
+
+
 @admin.register(Feedback)
-class FeedbackAdmin(SimpleHistoryAdmin):
+class FeedbackAdmin(ReadableHistoryAdmin):
     list_display = ["done_on", "subject", "measure", "division", "recorded_by", "recorded_at"]
     list_filter = ["division"]
     search_fields = ["subject__name", "=subject__code", "action"]

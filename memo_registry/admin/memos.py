@@ -1,15 +1,17 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count, Max
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from import_export.admin import ImportExportMixin
 from import_export.forms import ExportForm, ImportForm
 from import_export.results import RowResult
-from simple_history.admin import SimpleHistoryAdmin
 
 from measures.models import Measure
 from memo_registry.admin.concurrency import VersionedAdminMixin, VersionedInlineMixin
+from memo_registry.admin.history import ReadableHistoryAdmin, changes_of
 from memo_registry.imports.memos.resource import (
     CsvDownload,
     MemoListResource,
@@ -19,14 +21,55 @@ from memo_registry.imports.memos.resource import (
 from memo_registry.imports.memos.uploads import SignedConfirmImportForm, SignedUploadImportMixin
 from memo_registry.lib.spreadsheet import size_refusal
 from memo_registry.lib.text import canonical_doc_number, squeeze
-from memos.models import Memorandum, ResponsibilityList
+from memos.models import Department, Memorandum, ResponsibilityList
+
+
+class MeasureInlineForm(forms.ModelForm):
+    """A measure row of the memo page: a new row's 顺序 may stay empty."""
+
+    class Meta:
+        model = Measure
+        fields = ["order", "text", "divisions"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        order = self.fields["order"]
+        order.required = False
+        order.help_text = "留空则排在最后。"
+        if self.instance.pk is None:
+            # The model's default (1) would clash with the first measure
+            # whenever "添加另一个" adds a row to a memo that has one.
+            order.initial = None
+
+
+class MeasureFormSet(BaseInlineFormSet):
+    """New rows left without a 顺序 continue after the last one, in the order
+    they stand on the page."""
+
+    def clean(self):
+        rows = [
+            form
+            for form in self.forms
+            if getattr(form, "cleaned_data", None) and not form.cleaned_data.get("DELETE")
+        ]
+        following = max((form.cleaned_data.get("order") or 0 for form in rows), default=0) + 1
+        for form in rows:
+            if form.has_changed() and not form.cleaned_data.get("order"):
+                form.cleaned_data["order"] = form.instance.order = following
+                following += 1
+        super().clean()
 
 
 class MeasureInline(VersionedInlineMixin, admin.TabularInline):
     model = Measure
+    form = MeasureInlineForm
+    formset = MeasureFormSet
     extra = 0
     fields = ["order", "text", "divisions"]
     autocomplete_fields = ["divisions"]
+    # Each row links to the measure's own page, whose 历史 shows who changed
+    # its text or its divisions, and when.
+    show_change_link = True
 
 
 class MemoImportForm(ImportForm):
@@ -69,7 +112,7 @@ class MemoConfirmImportForm(SignedConfirmImportForm):
 
 @admin.register(Memorandum)
 class MemorandumAdmin(
-    VersionedAdminMixin, SignedUploadImportMixin, ImportExportMixin, SimpleHistoryAdmin
+    VersionedAdminMixin, SignedUploadImportMixin, ImportExportMixin, ReadableHistoryAdmin
 ):
     # Import and export through django-import-export's pages, but with the
     # registry's own pipeline: see memo_registry.imports.memos.resource.  The
@@ -80,6 +123,7 @@ class MemorandumAdmin(
     confirm_form_class = MemoConfirmImportForm
     export_form_class = ExportForm
     import_template_name = "admin/memos/memorandum/import.html"
+    object_history_template = "admin/memos/memorandum/object_history.html"
     list_display = [
         "seq",
         "doc_number",
@@ -117,6 +161,39 @@ class MemorandumAdmin(
         ),
         ("职能与状态", {"fields": ["no_function", "no_function_note", "status", "repealed_on"]}),
     ]
+
+    def get_changeform_initial_data(self, request):
+        # A new memo goes into the current list, implemented by the
+        # department that implements most of that list's memos, and takes the
+        # next 序号; each can be changed before saving.
+        initial = super().get_changeform_initial_data(request)
+        current = ResponsibilityList.current()
+        if current is None:
+            return initial
+        initial.setdefault("responsibility_list", current.pk)
+        memos = Memorandum.objects.filter(responsibility_list=current)
+        usual = (
+            memos.exclude(implementing_department=None)
+            .values("implementing_department")
+            .annotate(n=Count("pk"))
+            .order_by("-n", "implementing_department")
+            .first()
+        )
+        if usual:
+            initial.setdefault("implementing_department", usual["implementing_department"])
+        initial.setdefault("seq", (memos.aggregate(last=Max("seq"))["last"] or 0) + 1)
+        return initial
+
+    def history_view(self, request, object_id, extra_context=None):
+        # Below the memo's own changes, its measures': the memo's history
+        # alone says "已修改" with nothing when only a measure changed.
+        records = (
+            Measure.history.filter(memo_id=object_id)
+            .select_related("history_user")
+            .order_by("-history_date", "-history_id")[:200]
+        )
+        extra_context = {**(extra_context or {}), "measure_history": changes_of(Measure, records)}
+        return super().history_view(request, object_id, extra_context)
 
     def get_search_results(self, request, queryset, search_term):
         # A 文号 typed with any brackets or spaces finds the stored form.
@@ -190,3 +267,17 @@ class MemorandumAdmin(
         # ASCII only: the name travels in a Content-Disposition header.
         date = timezone.localdate().isoformat()
         return f"memos-{date}.{file_format.get_extension()}"
+
+
+@admin.register(ResponsibilityList)
+class ResponsibilityListAdmin(ReadableHistoryAdmin):
+    list_display = ["doc_number", "title", "issuer", "issued_on", "is_current"]
+    list_filter = ["is_current"]
+    search_fields = ["doc_number", "title", "issuer"]
+    date_hierarchy = "issued_on"
+
+
+@admin.register(Department)
+class DepartmentAdmin(ReadableHistoryAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]

@@ -1,10 +1,9 @@
 from django.contrib import admin, messages
 from django.db.models.constants import LOOKUP_SEP
 from django.utils import timezone
-from simple_history.admin import SimpleHistoryAdmin
-from simple_history.template_utils import HistoricalRecordContextHelper
 
 from memo_registry.admin.concurrency import VersionedAdminMixin, VersionedInlineMixin
+from memo_registry.admin.history import ReadableHistory, ReadableHistoryAdmin
 from memo_registry.services import access
 from subjects.codes import PERSON, compact, mask
 from subjects.models import Listing, Subject, TargetSubject
@@ -35,7 +34,7 @@ def with_whole_code(request, queryset, results, may_have_duplicates, search_term
     return results | queryset.filter(**{field: canonical}), may_have_duplicates
 
 
-class MaskedIdentityHistory(HistoricalRecordContextHelper):
+class MaskedIdentityHistory(ReadableHistory):
     """The "changes" column of a subject's history page: a person's old and
     new number masked, as the change page shows it, for a user without
     subjects.view_full_identity (simple-history prints the raw values)."""
@@ -59,7 +58,7 @@ class MaskedIdentityHistory(HistoricalRecordContextHelper):
 
 
 @admin.register(TargetSubject)
-class TargetSubjectAdmin(SimpleHistoryAdmin):
+class TargetSubjectAdmin(ReadableHistoryAdmin):
     list_display = ["label", "definition"]
     search_fields = ["label", "definition"]
 
@@ -80,7 +79,7 @@ class ListingInline(VersionedInlineMixin, admin.TabularInline):
 
 
 @admin.register(Subject)
-class SubjectAdmin(VersionedAdminMixin, SimpleHistoryAdmin):
+class SubjectAdmin(VersionedAdminMixin, ReadableHistoryAdmin):
     # A code is matched whole ("=code"), never in part: a part would let a
     # user who sees only 420106********123X find the hidden digits one at a
     # time.  Names match any part.
@@ -141,7 +140,7 @@ class SubjectAdmin(VersionedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Listing)
-class ListingAdmin(VersionedAdminMixin, SimpleHistoryAdmin):
+class ListingAdmin(VersionedAdminMixin, ReadableHistoryAdmin):
     list_display = [
         "subject",
         "target_subject",

@@ -1,8 +1,9 @@
 """The read-only JSON API: memos of a list, one memo, and the lookup's answer.
 
-The same filters as the list page (``memo_registry.services.memos.MemoFilterSet``)
-and the same lookup as ``/lookup/`` (``memo_registry.services.lookup``); this module
-only shapes JSON and documents it for ``/api/schema/``.
+The same filters as the list page (``memo_registry.services.memos.MemoFilterSet``),
+the same lookup as ``/lookup/`` (``memo_registry.services.lookup``) and the same
+memo JSON as the json export (``memo_registry.services.memo_json``); this module
+only shapes the answers and documents them for ``/api/schema/``.
 
 Errors: an unknown ``kind`` or ``list`` answers 400 with the messages by
 parameter (``{"kind": ["…"]}``); a missing ``q`` of the lookup answers 400;
@@ -20,67 +21,11 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from measures.models import Measure
 from memo_registry.services.lookup import MATCH_LABELS, measures_for_listing
-from memo_registry.services.memos import MemoFilterSet, current_list, memos_with_relations
+from memo_registry.services.memo_json import MemoSerializer
+from memo_registry.services.memos import MemoFilterSet, current_list
 from memo_registry.services.search import MAX_QUERY_LENGTH, clean_query
 from memos.models import Memorandum
-
-
-class MeasureSerializer(serializers.ModelSerializer):
-    text = serializers.CharField(read_only=True, help_text="措施全文。")
-    divisions = serializers.SlugRelatedField(
-        many=True, read_only=True, slug_field="name", help_text="负责该措施的责任处室名称。"
-    )
-
-    class Meta:
-        model = Measure
-        fields = ["text", "divisions"]
-        read_only_fields = fields
-
-
-class MemoSerializer(serializers.ModelSerializer):
-    """One memorandum of a responsibility list, with its measures in order."""
-
-    initiating_departments = serializers.SlugRelatedField(
-        many=True, read_only=True, slug_field="name", help_text="发起部门名称，按文件中的顺序。"
-    )
-    target_subject = serializers.CharField(
-        source="target_subject.definition", read_only=True, help_text="奖惩对象（行为）的定义原文。"
-    )
-    target_label = serializers.CharField(
-        source="target_subject.label", read_only=True, help_text="奖惩对象简称（名单名称）。"
-    )
-    implementing_department = serializers.CharField(
-        source="implementing_department.name", read_only=True, help_text="实施部门名称。"
-    )
-    list = serializers.CharField(
-        source="responsibility_list.doc_number", read_only=True, help_text="所属责任清单的文号。"
-    )
-    measures = MeasureSerializer(
-        many=True, read_only=True, help_text="奖惩措施，按清单中的顺序；无相关职能时为空。"
-    )
-
-    class Meta:
-        model = Memorandum
-        fields = [
-            "id",
-            "seq",
-            "doc_number",
-            "title",
-            "kind",
-            "initiating_departments",
-            "target_subject",
-            "target_label",
-            "implementing_department",
-            "no_function",
-            "no_function_note",
-            "status",
-            "repealed_on",
-            "list",
-            "measures",
-        ]
-        read_only_fields = fields
 
 
 class LookupResultSerializer(MemoSerializer):
@@ -168,7 +113,7 @@ NOT_FOUND = OpenApiResponse(DetailSerializer, description="没有该备忘录，
 )
 class MemoListAPI(generics.ListAPIView):
     serializer_class = MemoSerializer
-    queryset = memos_with_relations()
+    queryset = Memorandum.objects.with_relations()
     filter_backends = [DjangoFilterBackend]
     filterset_class = MemoFilterSet
 
@@ -180,7 +125,7 @@ class MemoListAPI(generics.ListAPIView):
 )
 class MemoDetailAPI(generics.RetrieveAPIView):
     serializer_class = MemoSerializer
-    queryset = memos_with_relations()
+    queryset = Memorandum.objects.with_relations()
 
 
 @extend_schema(

@@ -21,12 +21,52 @@ class _AuditTrailAdmin(admin.ModelAdmin):
         return False
 
 
+# What each count of an import means, in the words of the import's summary.
+COUNT_LABELS = {
+    "rows": "行数",
+    "memos_created": "新建备忘录",
+    "memos_updated": "更新备忘录",
+    "memos_unchanged": "未变备忘录",
+    "memos_not_in_file": "文件中没有的备忘录",
+    "measures_created": "新建措施",
+    "measures_updated": "修改措施",
+    "measures_deleted": "删除措施",
+    "departments_created": "新建部门",
+    "divisions_created": "新建责任处室",
+    "subjects_created": "新增主体",
+    "subjects_updated": "更新主体",
+    "listings_created": "新增名单记录",
+    "listings_updated": "更新名单记录",
+    "listings_unchanged": "未变名单记录",
+}
+
+
 @admin.register(ImportBatch)
 class ImportBatchAdmin(_AuditTrailAdmin):
-    list_display = ["started_at", "kind", "file_name", "user", "source", "counts"]
+    list_display = ["started_at", "kind", "file_name", "user", "source_shown", "counts_shown"]
     list_filter = ["kind", "source"]
     search_fields = ["file_name", "sha256"]
-    readonly_fields = [f.name for f in ImportBatch._meta.fields]
+    fields = [
+        "kind",
+        "file_name",
+        "sha256",
+        "user",
+        "source_shown",
+        "started_at",
+        "finished_at",
+        "counts_shown",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="方式")
+    def source_shown(self, obj):
+        return {"command": "命令行", "admin": "管理后台"}.get(obj.source, obj.source)
+
+    @admin.display(description="统计")
+    def counts_shown(self, obj):
+        return "，".join(
+            f"{COUNT_LABELS.get(key, key)} {value}" for key, value in (obj.counts or {}).items()
+        )
 
 
 class _AccessUserFilter(admin.SimpleListFilter):

@@ -112,9 +112,6 @@ def search_key(text: str | None) -> str:
 _OPEN = "(（[［【〔﹝〖<＜《"
 _CLOSE = ")）]］】〕﹞〗>＞》"
 _YEAR_IN_BRACKETS = re.compile(rf"[{re.escape(_OPEN)}]\s*((?:19|20)\d\d)\s*[{re.escape(_CLOSE)}]")
-_YEAR = re.compile(r"〔(?:19|20)\d\d〕")
-_SPACE = re.compile(r"\s")
-_DIGIT = re.compile(r"\d")
 
 
 def canonical_doc_number(text: str | None) -> str:
@@ -130,21 +127,6 @@ def canonical_doc_number(text: str | None) -> str:
     text = text.translate(_FULLWIDTH_DIGITS)
     text = re.sub(r"\s+", "", text)
     return _YEAR_IN_BRACKETS.sub(r"〔\1〕", text)
-
-
-def looks_like_doc_number(text: str) -> bool:
-    r"""Whether a canonical 文号 has the usual shape ``机关代字〔年份〕序号号``.
-
-    The shape of ``^\S+〔年份〕\S*\d+\S*号$``, checked in one pass each: as a
-    single regular expression its nested ``\S*\d+\S*`` backtracks in cubic
-    time on a long cell that fails to match.
-    """
-    if not text.endswith("号") or _SPACE.search(text):
-        return False
-    # The first 〔年份〕 after at least one character leaves the most text for
-    # the serial number, so if any placement matches, this one does.
-    year = _YEAR.search(text, 1)
-    return year is not None and _DIGIT.search(text, year.end(), len(text) - 1) is not None
 
 
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
@@ -263,11 +245,6 @@ def leading_number(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def join_continuation(head: str, tail: str) -> str:
-    """Join text cut in two by a page break (``有关业务处室和直`` + ``属机构``)."""
-    return squeeze(f"{head} {tail}")
-
-
 # --- the short label of a target subject -------------------------------------
 
 _LABEL_CUTS = ("守信联合", "失信联合", "协同监管", "实施", "开展", "联合激励", "联合惩戒")
@@ -308,7 +285,9 @@ def label_from_title(title: str) -> str:
 # --- cells a spreadsheet would run as a formula ------------------------------
 
 # OWASP's advice against CSV injection: a cell starting with one of these is
-# a formula to Excel, LibreOffice and Google Sheets.
+# a formula to Excel, LibreOffice and Google Sheets.  The guard is for files
+# whose cells have no type (CSV): an xlsx string cell is text to every
+# spreadsheet, and an apostrophe written into it would only show.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _INERT_PREFIX = "'"
 
@@ -366,6 +345,19 @@ def make_formula_inert(text: str) -> str:
 def undo_formula_inert(text: str) -> str:
     """The text :func:`make_formula_inert` was given (``'=SUM(1)`` → ``=SUM(1)``)."""
     return text[1:] if _has_inert_prefix(text) else text
+
+
+def escape_inert_prefix(text: str) -> str:
+    """The text for a cell that has a type, such as an xlsx string cell.
+
+    A string cell is never run as a formula, so it needs no apostrophe: the
+    text goes as it is, ``=1+1`` included.  Only a text that starts with what
+    :func:`undo_formula_inert` takes off (an apostrophe before a formula-like
+    text or before another apostrophe) gets one more, because the import
+    undoes the guard in every file it reads: ``'=1`` → ``''=1``, read back as
+    ``'=1``.
+    """
+    return _INERT_PREFIX + text if _has_inert_prefix(text) else text
 
 
 # --- what a cell of the list says --------------------------------------------

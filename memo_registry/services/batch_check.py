@@ -18,10 +18,11 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from memo_registry.imports import listings
 from memo_registry.lib import spreadsheet
-from memo_registry.lib.text import make_formula_inert, search_key
+from memo_registry.lib.text import search_key
 from memo_registry.services.lookup import SubjectStatus, statuses_for
 from subjects.codes import compact, parse_code
 from subjects.models import Subject
@@ -192,19 +193,23 @@ def check_file(
         header = list(rows[header_position][1]) + [""] * (width - len(rows[header_position][1]))
     else:
         header = [f"列{index + 1}" for index in range(width)]
-    sheet.append([_inert(cell) for cell in header] + ADDED_HEADERS)
+    sheet.append([_cell(sheet, value) for value in [*header, *ADDED_HEADERS]])
     for (_, cells), result in zip(data, results, strict=True):
         padded = list(cells) + [""] * (width - len(cells))
-        sheet.append([_inert(cell) for cell in padded] + [_inert(v) for v in _describe(result)])
+        sheet.append([_cell(sheet, value) for value in [*padded, *_describe(result)]])
     buffer = io.BytesIO()
     workbook.save(buffer)
     stem = PurePath(file_name).stem or "代码表"
     return buffer.getvalue(), f"{stem}-比对结果-{on:%Y%m%d}.xlsx"
 
 
-def _inert(value):
-    if value is None:
-        return ""
+def _cell(sheet, value):
+    """One cell of the download: a number or a date as it was read, anything
+    else a string cell.  No spreadsheet runs a string cell as a formula, so a
+    text starting with "=" is written as it is, with no apostrophe (which
+    only CSV needs); openpyxl alone would have made it a formula."""
     if isinstance(value, int | float | datetime.date):
         return value
-    return make_formula_inert(str(value))
+    cell = WriteOnlyCell(sheet, value="" if value is None else str(value))
+    cell.data_type = "s"
+    return cell

@@ -2,11 +2,16 @@
 
 One row per memorandum, the document's eight columns in its order, then the
 kind (类型) and the columns that make an export → import round trip lossless
-(对象简称, 状态, 废止日期).  The importer (``memo_registry.memo_import``) reads
+(对象简称, 状态, 废止日期).  The importer (``memo_registry.imports.memos``) reads
 exactly this layout, so whatever is exported can be loaded again.
 
-Every cell that a spreadsheet would run as a formula is written inert
-(``memo_registry.lib.text.make_formula_inert``); JSON carries the raw text.
+No cell is ever run as a formula.  In xlsx every cell is a string cell, which
+no spreadsheet evaluates, so the text is written as it is (only a text that
+starts with what the import would take for the CSV guard gets one more
+apostrophe: ``memo_registry.lib.text.escape_inert_prefix``).  CSV has no cell
+types: a formula-like cell gets an apostrophe in front
+(``memo_registry.lib.text.make_formula_inert``), which the import takes off.
+JSON is the API's memo (``memo_registry.services.memo_json``), raw text.
 """
 
 import csv
@@ -14,13 +19,13 @@ import io
 import json
 from collections.abc import Iterable
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from measures.models import Division, Measure
-from memo_registry.lib.text import make_formula_inert, strip_control
-from memos.models import Department, Memorandum
+from memo_registry.lib.text import escape_inert_prefix, make_formula_inert, strip_control
+from memo_registry.services.memo_json import MemoSerializer
+from memos.models import Memorandum
 
 HEADERS: list[str] = [
     "序号",
@@ -64,38 +69,25 @@ _WIDTHS = {
 }
 
 
-def with_export_relations(memos: QuerySet) -> QuerySet:
-    """The queryset with everything an export reads fetched in a fixed number of queries."""
-    # prefetch_related(None) first: a caller's own prefetch of the same
-    # relation with another queryset would otherwise clash with these.
-    memos = memos.select_related("implementing_department", "target_subject")
-    return memos.prefetch_related(None).prefetch_related(
-        Prefetch("initiating_departments", queryset=Department.objects.order_by("pk")),
-        Prefetch(
-            "measures",
-            queryset=Measure.objects.order_by("order").prefetch_related(
-                Prefetch("divisions", queryset=Division.objects.order_by("pk"))
-            ),
-        ),
-    )
-
-
 def _prepared(memos: Iterable[Memorandum]) -> Iterable[Memorandum]:
+    # A QuerySet gets the prefetches here, so the export runs a fixed number
+    # of queries whatever the number of memos.
     if isinstance(memos, QuerySet):
-        return with_export_relations(memos)
+        return memos.with_relations()
     return memos
 
 
 def _departments(memo: Memorandum) -> list[str]:
-    # Sorted by primary key: the order in which they were first entered, which
-    # keeps the document's order (市国税局 before 市地税局).
-    return [d.name for d in sorted(memo.initiating_departments.all(), key=lambda d: d.pk)]
+    # with_relations gives them by primary key: the order in which they were
+    # first entered, which keeps the document's order (市国税局 before 市地税局).
+    return [department.name for department in memo.initiating_departments.all()]
 
 
 def _measures(memo: Memorandum) -> list[tuple[str, list[str]]]:
-    measures = sorted(memo.measures.all(), key=lambda m: m.order)
+    # In order, each with its divisions by primary key (with_relations).
     return [
-        (m.text, [d.name for d in sorted(m.divisions.all(), key=lambda d: d.pk)]) for m in measures
+        (measure.text, [division.name for division in measure.divisions.all()])
+        for measure in memo.measures.all()
     ]
 
 
@@ -118,7 +110,7 @@ def measures_cell(memo: Memorandum) -> tuple[str, str]:
 
 
 def memo_row(memo: Memorandum) -> list[str]:
-    """One memo as a row of plain (not yet formula-inert) cell texts, in HEADERS order."""
+    """One memo as a row of raw cell texts (no formula guard yet), in HEADERS order."""
     measures, divisions = measures_cell(memo)
     return [
         str(memo.seq),
@@ -139,30 +131,12 @@ def memo_row(memo: Memorandum) -> list[str]:
 def export_rows(memos: Iterable[Memorandum]) -> list[list[str]]:
     """The memos as rows of cell texts in HEADERS order (no header row).
 
-    A QuerySet is given its prefetches here, so the export runs a fixed number
-    of queries whatever the number of memos.  The texts are raw; the file
-    writers make them formula-inert.
+    ``memos`` is a QuerySet, given ``with_relations()`` here so that the
+    export runs a fixed number of queries whatever the number of memos, or
+    memos that already come from one.  The texts are raw; each file writer
+    keeps them from running as formulas in its own way.
     """
     return [memo_row(memo) for memo in _prepared(memos)]
-
-
-def memo_record(memo: Memorandum) -> dict:
-    """One memo as the JSON object the API also uses."""
-    return {
-        "seq": memo.seq,
-        "doc_number": memo.doc_number,
-        "title": memo.title,
-        "kind": memo.kind,
-        "initiating_departments": _departments(memo),
-        "target_subject": memo.target_subject.definition,
-        "target_label": memo.target_subject.label,
-        "implementing_department": memo.implementing_department.name,
-        "no_function": memo.no_function,
-        "no_function_note": memo.no_function_note,
-        "status": memo.status,
-        "repealed_on": memo.repealed_on.isoformat() if memo.repealed_on else None,
-        "measures": [{"text": text, "divisions": names} for text, names in _measures(memo)],
-    }
 
 
 def export_file(memos: Iterable[Memorandum], fmt: str) -> bytes:
@@ -175,30 +149,31 @@ def export_file(memos: Iterable[Memorandum], fmt: str) -> bytes:
 
 
 def table_file(rows: Iterable[Iterable[str]], fmt: str) -> bytes:
-    """Rows in the HEADERS layout as an ``xlsx`` or ``csv`` file, every cell formula-inert.
+    """Rows in the HEADERS layout as an ``xlsx`` or ``csv`` file that no spreadsheet runs.
 
     The admin's export (django-import-export) hands its rows here too, so
     both exports write the same file.
     """
     if fmt not in _TABLE_WRITERS:
         raise ValueError(f"不支持的表格格式：{fmt}（可用：xlsx、csv）")
-    inert = [
-        ["" if cell is None else make_formula_inert(str(cell)) for cell in row] for row in rows
-    ]
-    return _TABLE_WRITERS[fmt](inert)
+    texts = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    return _TABLE_WRITERS[fmt](texts)
 
 
 def _csv(rows: list[list[str]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADERS)
-    writer.writerows(rows)
+    # A CSV cell has no type: the apostrophe is what keeps a spreadsheet
+    # from running it.
+    writer.writerows([make_formula_inert(cell) for cell in row] for row in rows)
     # The BOM makes Excel read the file as UTF-8 rather than the locale's code page.
     return buffer.getvalue().encode("utf-8-sig")
 
 
 def _json(memos: Iterable[Memorandum]) -> bytes:
-    records = [memo_record(memo) for memo in memos]
+    # Exactly what GET /api/memos/<id>/ answers for each memo.
+    records = MemoSerializer(memos, many=True).data
     return json.dumps(records, ensure_ascii=False, indent=2).encode("utf-8")
 
 
@@ -218,8 +193,10 @@ def _xlsx(rows: list[list[str]]) -> bytes:
             cell = sheet.cell(row=row_number, column=column)
             # The registry's own text has no control characters; this keeps a
             # stray one (from a raw database edit) from breaking the file.
-            cell.value = strip_control(text)
-            # Written as a string whatever it looks like: never a formula.
+            cell.value = escape_inert_prefix(strip_control(text))
+            # A string cell whatever it looks like (openpyxl makes a text
+            # starting with "=" a formula): no spreadsheet runs it, so it
+            # needs no apostrophe.
             cell.data_type = "s"
             cell.alignment = wrap
     sheet.freeze_panes = "A2"

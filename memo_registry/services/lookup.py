@@ -35,7 +35,6 @@ from django.db.models import Q
 from measures.models import Feedback, Measure
 from memo_registry.lib.text import search_key
 from memo_registry.services import memo_cache
-from memo_registry.services.memos import memos_with_relations
 from memo_registry.services.search import (
     clean_query,
     contains_any,
@@ -101,12 +100,6 @@ class LookupAnswer:
         return len(self.matches)
 
 
-def _in_force(responsibility_list: ResponsibilityList | None):
-    return Memorandum.objects.filter(
-        responsibility_list=responsibility_list, status=Memorandum.Status.IN_FORCE
-    )
-
-
 def _match_kind(query_key: str, letters: str, subject: TargetSubject) -> str:
     label_key = search_key(subject.label)
     if label_key == query_key:
@@ -133,7 +126,7 @@ def measures_for_listing(
     if not query or responsibility_list is None:
         return answer
 
-    memos = _in_force(responsibility_list)
+    memos = Memorandum.objects.of_list(responsibility_list).in_force()
     condition = contains_any(
         ["target_subject__label", "target_subject__definition"], query_forms(query)
     )
@@ -149,7 +142,7 @@ def measures_for_listing(
     query_key = search_key(query)
     matches = [
         LookupMatch(memo=memo, match=_match_kind(query_key, letters, memo.target_subject))
-        for memo in memos_with_relations(memos.filter(condition))
+        for memo in memos.filter(condition).with_relations()
     ]
     matches.sort(key=lambda match: (_RANK[match.match], match.memo.seq))
     answer.matches = matches
@@ -167,7 +160,10 @@ def listing_labels(
     if responsibility_list is None:
         return []
     rows = (
-        _in_force(responsibility_list).order_by("seq").values_list("kind", "target_subject__label")
+        Memorandum.objects.of_list(responsibility_list)
+        .in_force()
+        .order_by("seq")
+        .values_list("kind", "target_subject__label")
     )
     groups: dict[str, list[str]] = {kind: [] for kind in Memorandum.Kind.values}
     for kind, label in rows:
@@ -273,7 +269,7 @@ def statuses_for(
         )
         measures = []
         for memo in memos:
-            for measure in memo.ordered_measures:
+            for measure in memo.measures.all():
                 reports = [
                     report
                     for report in feedback.get((subject.pk, measure.pk), [])
@@ -316,7 +312,7 @@ def _feedback(subject_ids: list[int], memos_by_target) -> dict[tuple[int, int], 
         measure.pk
         for memos in memos_by_target.values()
         for memo in memos
-        for measure in memo.ordered_measures
+        for measure in memo.measures.all()
     ]
     if not measure_ids:
         return {}

@@ -1,13 +1,14 @@
 """The current list's memos, measures and divisions, kept between requests.
 
 A lookup at the counter needs the memos of the current list in force, with
-their measures and each measure's divisions: four queries and a few hundred
-model instances per request for data that changes a few times a year.  Each
-process keeps them in memory, stamped with the **registry version**: a
-counter in the one-row table ``memo_registry_version``, raised by database
-triggers on every statement that writes one of the tables the data comes from
-(``WATCHED``).  A request reads the counter (one indexed query) and loads the
-data again only when it has moved.
+their measures and each measure's divisions (``Memorandum.objects.with_relations()``,
+the memos every page shows): four queries and a few hundred model instances
+per request for data that changes a few times a year.  Each process keeps
+them in memory, stamped with the **registry version**: a counter in the
+one-row table ``memo_registry_version``, raised by database triggers on every
+statement that writes one of the tables the data comes from
+(``watched_tables``).  A request reads the counter (one indexed query) and
+loads the data again only when it has moved.
 
 Why triggers rather than signals or a time-to-live: every writer raises the
 counter — the admin, the importers' ``bulk_create``, ``QuerySet.update()``,
@@ -31,19 +32,28 @@ import threading
 from collections import defaultdict
 
 from django.db import connection
-from django.db.models import Prefetch
 
 from measures.models import Division, Measure
-from memos.models import Memorandum, ResponsibilityList
+from memos.models import Department, Memorandum, ResponsibilityList
 from subjects.models import TargetSubject
 
 TABLE = "memo_registry_version"
 
 
 def watched_tables() -> list[str]:
-    """The tables the cached data is read from."""
-    models = [ResponsibilityList, Memorandum, TargetSubject, Measure, Division]
-    return [model._meta.db_table for model in models] + [Measure.divisions.through._meta.db_table]
+    """The tables the cached data is read from: everything ``with_relations`` loads,
+    departments included, so that no cached memo shows a stale name."""
+    models = [
+        ResponsibilityList,
+        Memorandum,
+        Memorandum.initiating_departments.through,
+        Department,
+        TargetSubject,
+        Measure,
+        Measure.divisions.through,
+        Division,
+    ]
+    return [model._meta.db_table for model in models]
 
 
 # --- the counter and its triggers -------------------------------------------------------
@@ -112,8 +122,9 @@ def memos_by_target(
     target_ids: set[int], responsibility_list: ResponsibilityList | None = None
 ) -> dict[int, list[Memorandum]]:
     """The in-force memos of a list (the current one by default) targeting each
-    of ``target_ids``, in 序号 order, each with ``ordered_measures`` whose
-    divisions are loaded.  The instances may be shared between requests:
+    of ``target_ids``, in 序号 order, each with its relations loaded
+    (``Memorandum.objects.with_relations()``: ``memo.measures.all()`` in
+    order, each with its divisions).  The instances may be shared between requests:
     read them, do not change them."""
     return _lookup(target_ids, responsibility_list)[0]
 
@@ -131,14 +142,12 @@ def _lookup(target_ids, responsibility_list):
     if not target_ids:
         return {}, {}
     if responsibility_list is not None or connection.in_atomic_block:
-        loaded = _load(responsibility_list or ResponsibilityList.current(), target_ids)
+        loaded = _load(responsibility_list, target_ids)
     else:
         version = registry_version()
         with _lock:
             if _cache.version != version:
-                _cache.by_target, _cache.repealed_by_target = _load(
-                    ResponsibilityList.current(), None
-                )
+                _cache.by_target, _cache.repealed_by_target = _load(None, None)
                 _cache.version = version
             loaded = _cache.by_target, _cache.repealed_by_target
     return tuple(
@@ -148,27 +157,16 @@ def _lookup(target_ids, responsibility_list):
 
 
 def _load(
-    responsibility_list, target_ids: set[int] | None
+    responsibility_list: ResponsibilityList | None, target_ids: set[int] | None
 ) -> tuple[dict[int, list[Memorandum]], dict[int, list[Memorandum]]]:
-    if responsibility_list is None:
-        return {}, {}
-    memos = Memorandum.objects.filter(responsibility_list=responsibility_list)
+    """The memos of ``responsibility_list`` (None: the current list), in force
+    and repealed, by target subject; of every target when ``target_ids`` is None."""
+    memos = Memorandum.objects.of_list(responsibility_list)
     if target_ids is not None:
         memos = memos.filter(target_subject_id__in=target_ids)
-    memos = (
-        memos.select_related("target_subject")
-        .prefetch_related(
-            Prefetch(
-                "measures",
-                queryset=Measure.objects.order_by("order").prefetch_related("divisions"),
-                to_attr="ordered_measures",
-            )
-        )
-        .order_by("seq")
-    )
     in_force: dict[int, list[Memorandum]] = defaultdict(list)
     repealed: dict[int, list[Memorandum]] = defaultdict(list)
-    for memo in memos:
-        chosen = in_force if memo.status == Memorandum.Status.IN_FORCE else repealed
+    for memo in memos.with_relations().order_by("seq"):
+        chosen = in_force if memo.is_in_force else repealed
         chosen[memo.target_subject_id].append(memo)
     return dict(in_force), dict(repealed)

@@ -1,9 +1,9 @@
 """Which memoranda a page or an API call shows: one queryset, one set of filters.
 
-``memos_with_relations`` fetches everything a memo is shown with (its
-departments, target subject, measures in order and their divisions) in a fixed
-number of queries.  ``MemoFilterSet`` reads the filters of the list page, its
-export and ``/api/memos/`` from a query string, so the three always agree:
+Everything a memo is shown with comes from ``Memorandum.objects.with_relations()``
+(``memos.models.MemorandumQuerySet``, with ``of_list`` and ``in_force``).
+``MemoFilterSet`` reads the filters of the list page, its export and
+``/api/memos/`` from a query string, so the three always agree:
 
 - ``list``: a list's 文号, in any bracket style; by default the current list;
 - ``include_repealed``: repealed memos are left out unless this is true;
@@ -19,49 +19,17 @@ and say so).
 """
 
 from django import forms
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django_filters import rest_framework as filters
 
-from measures.models import Division, Measure
+from measures.models import Measure
 from memo_registry.lib.text import canonical_doc_number, squeeze_to
 from memo_registry.services.search import MAX_QUERY_LENGTH, search_memos
-from memos.models import Department, Memorandum, ResponsibilityList
+from memos.models import Memorandum, ResponsibilityList
 
 # Names and 文号 are short; anything longer cannot match and is cut.
 MAX_NAME_LENGTH = 200
-
-
-def ordered_measures(queryset: QuerySet | None = None) -> Prefetch:
-    """The prefetch of a memo's measures in the list's order, with their divisions."""
-    measures = queryset if queryset is not None else Measure.objects.all()
-    return Prefetch(
-        "measures",
-        queryset=measures.order_by("order").prefetch_related(
-            Prefetch("divisions", queryset=Division.objects.order_by("pk"))
-        ),
-    )
-
-
-def memos_with_relations(
-    memos: QuerySet | None = None, measures: QuerySet | None = None
-) -> QuerySet:
-    """Memos with everything they are shown with, ordered by list and 序号.
-
-    Initiating departments are in the order they were entered (by id), which
-    is the document's (市国税局 before 市地税局), as in the export.
-    ``measures`` narrows the measures shown with each memo (a division's page
-    shows only that division's).
-    """
-    memos = memos if memos is not None else Memorandum.objects.all()
-    return (
-        memos.select_related("target_subject", "implementing_department", "responsibility_list")
-        .prefetch_related(
-            Prefetch("initiating_departments", queryset=Department.objects.order_by("pk")),
-            ordered_measures(measures),
-        )
-        .order_by("responsibility_list", "seq")
-    )
 
 
 def all_lists(request: HttpRequest) -> list[ResponsibilityList]:
@@ -189,9 +157,9 @@ class MemoFilterSet(filters.FilterSet):
         self.responsibility_list = data.get("list") or current_list(self.request)
         if self.responsibility_list is None:
             return queryset.none()
-        queryset = queryset.filter(responsibility_list=self.responsibility_list)
+        queryset = queryset.of_list(self.responsibility_list)
         if not data.get("include_repealed"):
-            queryset = queryset.filter(status=Memorandum.Status.IN_FORCE)
+            queryset = queryset.in_force()
         return super().filter_queryset(queryset)
 
 

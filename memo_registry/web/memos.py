@@ -1,4 +1,4 @@
-"""The public pages: the list, one memo, the lookup, the divisions, the export.
+"""The public pages: the list, one memo, the lookup, the divisions, the export, the icon.
 
 Thin views over ``memo_registry.services.memos`` (which memos, with what) and
 ``memo_registry.services.lookup`` (what applies to a listing).  Every page runs a fixed
@@ -9,22 +9,19 @@ text) gives the normal page, with a notice where a filter was ignored.
 
 from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import Count, Exists, OuterRef, Q
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_safe
 from django.views.generic import DetailView, ListView, TemplateView
 
 from measures.models import Division, Measure
 from memo_registry.services import export
 from memo_registry.services.lookup import MATCH_LABELS, listing_labels, measures_for_listing
-from memo_registry.services.memos import (
-    MemoFilterSet,
-    all_lists,
-    current_list,
-    memos_with_relations,
-    valid_filterset,
-)
+from memo_registry.services.memos import MemoFilterSet, all_lists, current_list, valid_filterset
 from memo_registry.services.search import clean_query, pinyin_sort_key
 from memos.models import Department, Memorandum
 
@@ -85,7 +82,7 @@ class MemoListView(ListView):
 
     def get_queryset(self):
         self.filterset, self.ignored = valid_filterset(
-            self.request.GET, memos_with_relations(), self.request
+            self.request.GET, Memorandum.objects.with_relations(), self.request
         )
         return self.filterset.qs
 
@@ -143,7 +140,7 @@ class MemoDetailView(DetailView):
 
     template_name = "memos/detail.html"
     context_object_name = "memo"
-    queryset = memos_with_relations()
+    queryset = Memorandum.objects.with_relations()
 
 
 class LookupView(TemplateView):
@@ -180,8 +177,7 @@ class DivisionListView(PermissionRequiredMixin, ListView):
 
     def get_queryset(self):
         in_list = Q(
-            measures__memo__responsibility_list=current_list(self.request),
-            measures__memo__status=Memorandum.Status.IN_FORCE,
+            measures__memo__in=Memorandum.objects.of_list(current_list(self.request)).in_force()
         )
         divisions = Division.objects.annotate(
             memo_count=Count("measures__memo", filter=in_list, distinct=True),
@@ -202,15 +198,12 @@ class DivisionDetailView(PermissionRequiredMixin, DetailView):
         context = super().get_context_data(**kwargs)
         division = self.object
         responsibility_list = current_list(self.request)
+        its_measures = Measure.objects.filter(divisions=division)
         memos = list(
-            memos_with_relations(
-                Memorandum.objects.filter(
-                    responsibility_list=responsibility_list,
-                    status=Memorandum.Status.IN_FORCE,
-                    pk__in=Measure.objects.filter(divisions=division).values("memo_id"),
-                ),
-                measures=Measure.objects.filter(divisions=division),
-            )
+            Memorandum.objects.of_list(responsibility_list)
+            .in_force()
+            .filter(pk__in=its_measures.values("memo_id"))
+            .with_relations(measures=its_measures)
         )
         context.update(
             memos=memos,
@@ -239,9 +232,22 @@ def memo_export(request, fmt: str):
     """``/export.<fmt>``: exactly the memos the list page shows for the same query string."""
     if fmt not in export.CONTENT_TYPES:
         raise Http404("不支持的导出格式。")
-    filterset, _ = valid_filterset(request.GET, memos_with_relations(), request)
+    filterset, _ = valid_filterset(request.GET, Memorandum.objects.with_relations(), request)
     response = HttpResponse(
         export.export_file(filterset.qs, fmt), content_type=export.CONTENT_TYPES[fmt]
     )
     response["Content-Disposition"] = content_disposition(f"{EXPORT_NAME}.{fmt}")
     return response
+
+
+# The source file, not the collected one: it is where the code is, whether or
+# not collectstatic has run (the tests, DEBUG), and it is the file the pages link.
+FAVICON = settings.BASE_DIR / "static" / "favicon.svg"
+
+
+@require_safe
+@cache_control(public=True, max_age=24 * 60 * 60)
+def favicon(request):
+    """``/favicon.ico``: browsers ask for it by themselves wherever no page names
+    an icon (a JSON answer, a file); the pages and the admin link the same SVG."""
+    return FileResponse(FAVICON.open("rb"), content_type="image/svg+xml")

@@ -12,6 +12,7 @@ the folder is printed at the end of the run.
 
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.core.management import call_command
@@ -79,6 +80,27 @@ def site(live_server, transactional_db):
     """The live server's URL, with the 2018 list loaded (live_server tests are transactional)."""
     call_command("loaddata", FIXTURE_2018, verbosity=0)
     return live_server.url
+
+
+# The password tests/conftest.py gives the clerk, editor and administrator fixtures.
+PASSWORD = "pw-Registry-2018"
+
+
+@pytest.fixture
+def sign_in(page, site):
+    """``sign_in(user, then)``: through the site's sign-in form, as staff do.
+
+    The site's pages ask for a password only (the admin also asks for a
+    TOTP code); waits until the browser has landed on ``then``."""
+
+    def go(user, then: str = "/subjects/") -> None:
+        page.goto(f"{site}/accounts/login/?next={quote(then)}")
+        page.get_by_label("用户名").fill(user.username)
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(site + then)
+
+    return go
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -170,14 +170,38 @@ def test_the_list_is_usable_by_keyboard(page, site, shot):
 def test_a_select_changed_by_keyboard_waits_for_the_button(page, site):
     page.goto(site + "/lookup/")
     choose = page.get_by_label("选择名单", exact=True)
+    # Every navigation of the tab is recorded, and every form submission in
+    # the page counted; ``changed`` settles when the select's change event
+    # has been handled: this listener is added after site.js's, so it runs
+    # after it.  The submission site.js makes for a pointer (requestSubmit)
+    # fires "submit" at once, inside its listener.
+    navigations = []
+
+    def navigated(frame):
+        if frame == page.main_frame:
+            navigations.append(frame.url)
+
+    page.on("framenavigated", navigated)
+    choose.evaluate(
+        """select => {
+            window.submitted = 0;
+            document.addEventListener("submit", () => { window.submitted += 1; }, true);
+            window.changed = new Promise(resolve =>
+                select.addEventListener("change", () => resolve(select.value)));
+        }"""
+    )
     choose.focus()
     page.keyboard.press("ArrowDown")
-    page.wait_for_timeout(300)
-    assert page.url.endswith("/lookup/")  # not submitted by the arrow key
+    assert page.evaluate("window.changed") == ITEMS[0].label  # the arrow key changed it
+    assert page.evaluate("window.submitted") == 0  # and submitted nothing
+    assert navigations == []
+    assert page.url == site + "/lookup/"
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="查看措施")).to_be_focused()
-    page.keyboard.press("Enter")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     expect(page.locator(".answer")).to_contain_text(ITEMS[0].title)
+    assert len(navigations) == 1 and "/lookup/?q=" in navigations[0]  # the button's
 
 
 def test_every_focusable_control_shows_its_focus(page, site):

@@ -3,12 +3,14 @@
 Both ``manage.py import_memos`` and the memo admin call :func:`run_import`:
 
 1. the file is read into rows (``memo_registry.lib.spreadsheet``);
-2. the header row is found, whatever its spacing or bracket style;
+2. the header row is found, whatever its spacing or bracket style
+   (``memo_registry.imports.header``, which the listing import uses too);
 3. rows are gathered into records: a row with an empty 序号 continues the
    memo above it (a page break in the source);
 4. every record is normalised by the text rules (``memo_registry.lib.text``)
    and validated, collecting *all* errors as
-   ``文件 X 第 N 行「列名」列：原因`` (steps 2–4: ``parse``);
+   ``文件 X 第 N 行「列名」列：原因`` (``memo_registry.imports.errors``;
+   steps 2–4: ``parse``);
 5. the plan compares each memo with the registry: created, updated,
    unchanged (``plan``) — a dry run stops here;
 6. the plan is written inside one transaction (``write``) and recorded as
@@ -21,11 +23,11 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from memo_registry.audit.models import ImportBatch
-from memo_registry.imports.memos.lock import lock_memo_imports
+from memo_registry.imports.errors import ImportFailed, where
+from memo_registry.imports.locks import lock_memo_imports
 from memo_registry.imports.memos.parse import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
-    ImportFailed,
     MemoData,
     parse_sheet,
 )
@@ -100,7 +102,6 @@ def run_import(
             batch.finished_at = timezone.now()
             batch.save(update_fields=["counts", "finished_at"])
     except DatabaseError as error:
-        raise ImportFailed(
-            [f"文件 {sheet.file_name}：写入数据库时出错，未写入任何数据（{error}）。"]
-        ) from error
+        reason = f"写入数据库时出错，未写入任何数据（{error}）。"
+        raise ImportFailed([f"{where(sheet.file_name)}：{reason}"]) from error
     return ImportOutcome(plan, batch, dry_run=False)

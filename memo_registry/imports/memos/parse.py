@@ -1,9 +1,10 @@
 """Steps 2–4 of the memo import: from rows to validated memos.
 
-The header row is found whatever its spacing or bracket style; rows are
-gathered into records (a row with an empty 序号 continues the memo above it,
-cut by a page break); every record is normalised by the text rules
-(``memo_registry.lib.text``) and validated, collecting *all* errors as
+The header row is found whatever its spacing or bracket style
+(``memo_registry.imports.header``); rows are gathered into records (a row
+with an empty 序号 continues the memo above it, cut by a page break); every
+record is normalised by the text rules (``memo_registry.lib.text``) and
+validated, collecting *all* errors (``memo_registry.imports.errors``) as
 ``文件 X 第 N 行「列名」列：原因``.  Nothing here touches the database.
 """
 
@@ -11,6 +12,9 @@ import datetime
 import re
 from dataclasses import dataclass, field
 
+from memo_registry.imports.errors import ErrorList
+from memo_registry.imports.header import Columns, Header, find_header
+from memo_registry.lib.dates import DateError, parse_date
 from memo_registry.lib.spreadsheet import Row, Sheet
 from memo_registry.lib.text import (
     canonical_doc_number,
@@ -50,16 +54,16 @@ REQUIRED_COLUMNS = (
 )
 #: Columns the export adds so that a round trip loses nothing.
 OPTIONAL_COLUMNS = (KIND, LABEL, STATUS, REPEALED_ON)
-# Other spellings of a header that mean the same column.
-_ALIASES = {"奖惩对象": DEFINITION, "奖惩类型": KIND, "废止时间": REPEALED_ON}
-_HEADER_KEYS = {search_key(name): name for name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)} | {
-    search_key(alias): name for alias, name in _ALIASES.items()
-}
+#: The header of a memo list: its columns by their names, and the other
+#: spellings that mean the same column.
+HEADER = Columns(
+    names={name: name for name in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)},
+    required=tuple((name, (name,)) for name in REQUIRED_COLUMNS),
+    aliases={DEFINITION: ("奖惩对象",), KIND: ("奖惩类型",), REPEALED_ON: ("废止时间",)},
+)
 
 #: A cell longer than this is refused: no memo needs it, and it bounds memory.
 MAX_CELL_CHARS = 5000
-#: Errors beyond this many are counted, not listed.
-MAX_ERRORS_SHOWN = 200
 
 _STATUS_WORDS = {
     "现行有效": Memorandum.Status.IN_FORCE,
@@ -70,95 +74,6 @@ _STATUS_WORDS = {
     "废止": Memorandum.Status.REPEALED,
     "repealed": Memorandum.Status.REPEALED,
 }
-_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:\s.*)?$")
-
-
-class ImportFailed(Exception):
-    """The file cannot be imported; ``errors`` says why, one message per problem."""
-
-    def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__("\n".join(errors))
-
-
-class ErrorList:
-    """Collects the messages of one file, each naming the file, row and column."""
-
-    def __init__(self, file_name: str):
-        self.file_name = file_name
-        self.messages: list[str] = []
-
-    def add(self, reason: str, row: int | None = None, column: str | None = None) -> None:
-        where = f"文件 {self.file_name}"
-        if row is not None:
-            where += f" 第 {row} 行"
-        if column:
-            where += f"「{column}」列"
-        self.messages.append(f"{where}：{reason}")
-
-    def raise_if_any(self) -> None:
-        if self.messages:
-            shown = self.messages[:MAX_ERRORS_SHOWN]
-            if len(self.messages) > MAX_ERRORS_SHOWN:
-                shown.append(f"…另有 {len(self.messages) - MAX_ERRORS_SHOWN} 个错误未列出。")
-            raise ImportFailed(shown)
-
-
-# --- the header row -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Header:
-    """The header row: its number and the position of each column it names."""
-
-    row: int
-    columns: dict[str, int]
-
-
-def _header_columns(row: Row) -> dict[str, int]:
-    columns: dict[str, int] = {}
-    for index, cell in enumerate(row.cells):
-        name = _HEADER_KEYS.get(search_key(cell))
-        if name and name not in columns:
-            columns[name] = index
-    return columns
-
-
-def _is_header(row: Row) -> bool:
-    return all(name in _header_columns(row) for name in REQUIRED_COLUMNS)
-
-
-def find_header(sheet: Sheet, errors: ErrorList) -> Header | None:
-    """The first row that names all the required columns; title rows above it are skipped."""
-    best: dict[str, int] = {}
-    for row in sheet.rows:
-        columns = _header_columns(row)
-        if all(name in columns for name in REQUIRED_COLUMNS):
-            _check_repeated_headers(row, errors)
-            return Header(row.number, columns)
-        if len(columns) > len(best):
-            best = columns
-    if not best:
-        hint = ""
-        if sheet.encoding == "gb18030":
-            # GB18030 decodes the bytes of any encoding: Shift-JIS, Big5,
-            # Latin-1 text comes out as nonsense in which no header is found.
-            hint = "如果文件确有表头，它可能不是 UTF-8 或 GB18030（GBK）编码，请另存为“CSV UTF-8”后再导入。"
-        errors.add(f"找不到表头行：表格须有 {'、'.join(REQUIRED_COLUMNS)} 这些列。{hint}")
-    else:
-        missing = [name for name in REQUIRED_COLUMNS if name not in best]
-        errors.add(f"缺少必需的列：{'、'.join(missing)}。")
-    return None
-
-
-def _check_repeated_headers(row: Row, errors: ErrorList) -> None:
-    seen: dict[str, int] = {}
-    for index, cell in enumerate(row.cells):
-        name = _HEADER_KEYS.get(search_key(cell))
-        if name in seen:
-            errors.add(f"表头中有两列都是「{name}」，无法确定用哪一列。", row.number, name)
-        elif name:
-            seen[name] = index
 
 
 # --- records: rows joined across page breaks -----------------------------------------
@@ -249,7 +164,7 @@ def read_records(sheet: Sheet, header: Header, errors: ErrorList) -> list[Record
     """The memos of the sheet, rows with an empty 序号 joined to the memo above."""
     records: list[Record] = []
     for row in sheet.rows:
-        if row.number <= header.row or row.is_blank() or _is_header(row):
+        if row.number <= header.row or row.is_blank() or HEADER.is_header(row.cells):
             continue  # a header repeated on every page of a PDF is not data
         cells = _cells(row, header, errors)
         if squeeze(cells[SEQ]):
@@ -258,7 +173,7 @@ def read_records(sheet: Sheet, header: Header, errors: ErrorList) -> list[Record
             _continue_record(records[-1], row.number, cells, errors)
         else:
             errors.add("序号为空，上面也没有可以续接的备忘录。", row.number, SEQ)
-    if not records and not errors.messages:
+    if not records and not errors.count:
         errors.add(f"表头（第 {header.row} 行）下面没有任何备忘录。")
     return records
 
@@ -387,11 +302,10 @@ def _status(record: Record, errors: ErrorList) -> tuple[str | None, datetime.dat
             return None, None
     repealed_on = None
     if date_text:
-        repealed_on = _date(date_text)
-        if repealed_on is None:
-            errors.add(
-                f"「{date_text}」不是日期（应如 2020-01-31）。", record.first_row, REPEALED_ON
-            )
+        try:
+            repealed_on = parse_date(date_text)
+        except DateError as error:
+            errors.add(str(error), record.first_row, REPEALED_ON)
             return status, None
     if status == Memorandum.Status.REPEALED and repealed_on is None:
         errors.add("已废止的备忘录须填写废止日期。", record.first_row, REPEALED_ON)
@@ -400,19 +314,9 @@ def _status(record: Record, errors: ErrorList) -> tuple[str | None, datetime.dat
     return status, repealed_on
 
 
-def _date(text: str) -> datetime.date | None:
-    match = _DATE.match(search_key(text))
-    if not match:
-        return None
-    try:
-        return datetime.date(*(int(part) for part in match.groups()))
-    except ValueError:
-        return None
-
-
 def validate_record(record: Record, errors: ErrorList) -> MemoData | None:
     """The memo a record describes, or None when it has errors (added to ``errors``)."""
-    before = len(errors.messages)
+    before = errors.count
     seq = _seq(record, errors)
     doc_number = canonical_doc_number(_text(record, DOC_NUMBER))
     if not doc_number:
@@ -428,7 +332,7 @@ def validate_record(record: Record, errors: ErrorList) -> MemoData | None:
     implementing = _required(record, IMPLEMENTING, 100, errors)
     note, measures = _measures(record, errors)
     status, repealed_on = _status(record, errors)
-    if len(errors.messages) > before:
+    if errors.count > before:
         return None
     return MemoData(
         row=record.first_row,
@@ -461,8 +365,8 @@ def _check_duplicates(memos: list[MemoData], errors: ErrorList) -> None:
 def parse_sheet(sheet: Sheet) -> list[MemoData]:
     """The memos a sheet describes, or ImportFailed with every error found."""
     errors = ErrorList(sheet.file_name)
-    header = find_header(sheet, errors)
-    errors.raise_if_any()
+    rows = ((row.number, row.cells) for row in sheet.rows)
+    header = find_header(rows, HEADER, sheet.file_name, encoding=sheet.encoding)
     records = read_records(sheet, header, errors)
     memos = [memo for record in records if (memo := validate_record(record, errors))]
     _check_duplicates(memos, errors)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from measures.models import Division
+from memo_registry.imports.errors import ErrorList
 from memo_registry.imports.memos.parse import (
     DEFINITION,
     DEPARTMENTS,
@@ -21,7 +22,6 @@ from memo_registry.imports.memos.parse import (
     SEQ,
     STATUS,
     TITLE,
-    ErrorList,
     MemoData,
 )
 from memo_registry.lib.spreadsheet import Sheet
@@ -109,12 +109,7 @@ class _Registry:
     """What the registry already holds, read once, looked up by normalised name."""
 
     def __init__(self, responsibility_list: ResponsibilityList):
-        memos = (
-            Memorandum.objects.filter(responsibility_list=responsibility_list)
-            .select_related("target_subject", "implementing_department")
-            .prefetch_related("initiating_departments", "measures__divisions")
-            .order_by("seq")
-        )
+        memos = Memorandum.objects.of_list(responsibility_list).with_relations().order_by("seq")
         self.memos = {memo.doc_number: memo for memo in memos}
         self.departments = {search_key(d.name): d for d in Department.objects.all()}
         self.divisions = {search_key(d.name): d for d in Division.objects.all()}

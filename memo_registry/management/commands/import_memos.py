@@ -3,8 +3,9 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, transaction
 
+from memo_registry.imports.errors import database_refusal
+from memo_registry.imports.locks import lock_memo_imports
 from memo_registry.imports.memos import ImportFailed, SpreadsheetError, read_path, run_import
-from memo_registry.imports.memos.lock import lock_memo_imports
 from memo_registry.lib.text import canonical_doc_number
 from memo_registry.management.lists import responsibility_list_for
 from memos.models import ResponsibilityList
@@ -67,14 +68,11 @@ class Command(BaseCommand):
         except SpreadsheetError as error:
             raise CommandError(str(error)) from error
         except ImportFailed as error:
-            raise CommandError("导入失败，未写入任何数据：\n" + "\n".join(error.errors)) from error
+            raise CommandError(error.report()) from error
         except DatabaseError as error:
             # SQLite's write lock held past its timeout by another import, or
             # (on a database without the lock) the same list created meanwhile.
-            raise CommandError(
-                f"导入未完成，未写入任何数据：数据库正被另一个导入占用，或拒绝了写入（{error}）。"
-                "请稍后重试。"
-            ) from error
+            raise CommandError(database_refusal(error)) from error
         for line in outcome.summary():
             self.stdout.write(line)
         if not dry_run:

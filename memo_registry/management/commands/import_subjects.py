@@ -1,8 +1,11 @@
-from django.core.management.base import BaseCommand, CommandError
+import contextlib
 
-from memo_registry.imports.listings import SubjectImportError, import_subject_rows
-from memo_registry.lib.spreadsheet import SpreadsheetError
-from memo_registry.lib.spreadsheet_stream import open_rows
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
+
+from memo_registry.imports.errors import ImportFailed, database_refusal
+from memo_registry.imports.listings import import_subject_rows
+from memo_registry.lib.spreadsheet import LISTING, SpreadsheetError, open_rows
 from memo_registry.lib.text import canonical_doc_number
 from memos.models import ResponsibilityList
 
@@ -21,27 +24,28 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="只校验，不写入")
 
     def handle(self, *args, **options):
-        responsibility_list = None
-        if options["list_doc_number"]:
-            number = canonical_doc_number(options["list_doc_number"])
-            responsibility_list = ResponsibilityList.objects.filter(doc_number=number).first()
-            if responsibility_list is None:
-                raise CommandError(f"没有文号为 {number} 的清单。")
         try:
-            info, rows = open_rows(options["file"])
-            result = import_subject_rows(
-                rows,
-                file_name=info.file_name,
-                sha256=info.sha256,
-                dry_run=options["dry_run"],
-                responsibility_list=responsibility_list,
-            )
+            responsibility_list = self._list(options["list_doc_number"])
+            info, rows = open_rows(options["file"], LISTING)
+            # Closed at once when the import stops before the last row (a
+            # refused header, a wrong row): the file is not left open.
+            with contextlib.closing(rows):
+                result = import_subject_rows(
+                    rows,
+                    file_name=info.file_name,
+                    sha256=info.sha256,
+                    encoding=info.encoding,
+                    dry_run=options["dry_run"],
+                    responsibility_list=responsibility_list,
+                )
         except SpreadsheetError as error:
             raise CommandError(str(error)) from None
-        except SubjectImportError as error:
-            raise CommandError(
-                f"未导入任何数据，共 {error.total} 处错误：\n" + "\n".join(error.errors)
-            ) from None
+        except ImportFailed as error:
+            raise CommandError(error.report()) from None
+        except DatabaseError as error:
+            # Another import holding SQLite's write lock past its timeout, a
+            # lost connection, a refused write: nothing was written.
+            raise CommandError(database_refusal(error)) from None
         for warning in result.warnings:
             self.stderr.write(f"注意：{warning}")
         if options["dry_run"]:
@@ -58,3 +62,13 @@ class Command(BaseCommand):
             f"新增名单记录 {result.listings_created}，更新 {result.listings_updated}，"
             f"未变 {result.listings_unchanged}。"
         )
+
+    @staticmethod
+    def _list(doc_number: str | None) -> ResponsibilityList | None:
+        if not doc_number:
+            return None
+        number = canonical_doc_number(doc_number)
+        responsibility_list = ResponsibilityList.objects.filter(doc_number=number).first()
+        if responsibility_list is None:
+            raise CommandError(f"没有文号为 {number} 的清单。")
+        return responsibility_list
