@@ -4,36 +4,25 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from memo_registry.lib.models import Named, Tidied, import_batch_field
 from memo_registry.lib.text import squeeze
 from memo_registry.lib.versioning import Versioned
 from memos.models import Memorandum
 from subjects.models import Listing
 
 
-class Division(models.Model):
+class Division(Named):
     """A division of the bureau (责任处室) responsible for carrying out
     measures: 人事处, 行政审批处, 有关业务处室和直属机构 …"""
 
-    name = models.CharField("名称", max_length=100, unique=True)
     history = HistoricalRecords()
 
-    class Meta:
+    class Meta(Named.Meta):
         verbose_name = "责任处室"
         verbose_name_plural = "责任处室"
-        ordering = ["name"]
-        constraints = [
-            models.CheckConstraint(condition=~models.Q(name=""), name="division_name_not_empty"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def save(self, *args, **kwargs):
-        self.name = squeeze(self.name)
-        super().save(*args, **kwargs)
 
 
-class Measure(Versioned):
+class Measure(Tidied, Versioned):
     """One reward or punishment measure (奖惩措施) the bureau applies under a
     memorandum, in the order the list numbers them, with the divisions
     responsible for it."""
@@ -44,15 +33,7 @@ class Measure(Versioned):
     order = models.PositiveSmallIntegerField("顺序", default=1)
     text = models.TextField("奖惩措施")
     divisions = models.ManyToManyField(Division, related_name="measures", verbose_name="责任处室")
-    import_batch = models.ForeignKey(
-        "audit.ImportBatch",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="导入记录",
-        editable=False,
-    )
+    import_batch = import_batch_field()
     history = HistoricalRecords(m2m_fields=[divisions])
 
     class Meta:
@@ -70,10 +51,6 @@ class Measure(Versioned):
 
     def __str__(self) -> str:
         return f"{self.order}、{self.text[:40]}"
-
-    def save(self, *args, **kwargs):
-        self.tidy()
-        super().save(*args, **kwargs)
 
     def tidy(self) -> None:
         """The text rule every save applies (and bulk writes call themselves)."""

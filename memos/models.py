@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Prefetch
 from simple_history.models import HistoricalRecords
 
+from memo_registry.lib.models import Named, Tidied, import_batch_field
 from memo_registry.lib.text import canonical_doc_number, squeeze
 from memo_registry.lib.versioning import Versioned
 from subjects.models import TargetSubject
@@ -58,27 +59,15 @@ class ResponsibilityList(models.Model):
         self.save()
 
 
-class Department(models.Model):
+class Department(Named):
     """A government department: one that initiates a memorandum (发起部门,
     e.g. 市国税局) or implements it (实施部门, e.g. 全市质监部门)."""
 
-    name = models.CharField("名称", max_length=100, unique=True)
     history = HistoricalRecords()
 
-    class Meta:
+    class Meta(Named.Meta):
         verbose_name = "部门"
         verbose_name_plural = "部门"
-        ordering = ["name"]
-        constraints = [
-            models.CheckConstraint(condition=~models.Q(name=""), name="department_name_not_empty"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def save(self, *args, **kwargs):
-        self.name = squeeze(self.name)
-        super().save(*args, **kwargs)
 
 
 class MemorandumQuerySet(models.QuerySet):
@@ -139,7 +128,7 @@ class MemorandumQuerySet(models.QuerySet):
         )
 
 
-class Memorandum(Versioned):
+class Memorandum(Tidied, Versioned):
     """A joint reward or punishment memorandum (联合奖惩备忘录) as one item
     of a responsibility list: which subjects it targets and, through its
     measures, what the bureau does about them."""
@@ -187,15 +176,7 @@ class Memorandum(Versioned):
         "状态", max_length=16, choices=Status.choices, default=Status.IN_FORCE
     )
     repealed_on = models.DateField("废止日期", null=True, blank=True)
-    import_batch = models.ForeignKey(
-        "audit.ImportBatch",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="导入记录",
-        editable=False,
-    )
+    import_batch = import_batch_field()
     history = HistoricalRecords(m2m_fields=[initiating_departments])
 
     objects = MemorandumQuerySet.as_manager()
@@ -243,10 +224,6 @@ class Memorandum(Versioned):
 
     def __str__(self) -> str:
         return f"{self.doc_number} {self.title}"
-
-    def save(self, *args, **kwargs):
-        self.tidy()
-        super().save(*args, **kwargs)
 
     def tidy(self) -> None:
         """The text rules every save applies (and bulk writes call themselves)."""

@@ -2,12 +2,13 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from memo_registry.lib.models import Tidied, import_batch_field
 from memo_registry.lib.text import squeeze
 from memo_registry.lib.versioning import Versioned
 from subjects.codes import mask, parse_code
 
 
-class TargetSubject(models.Model):
+class TargetSubject(Tidied):
     """The subjects a memorandum targets (奖惩对象（行为）).
 
     ``definition`` is the memorandum's own wording; ``label`` is the short
@@ -31,10 +32,6 @@ class TargetSubject(models.Model):
 
     def __str__(self) -> str:
         return self.label
-
-    def save(self, *args, **kwargs):
-        self.tidy()
-        super().save(*args, **kwargs)
 
     def tidy(self) -> None:
         """The text rules every save applies (and bulk writes call themselves)."""
@@ -61,15 +58,7 @@ class Subject(Versioned):
         default=False,
         help_text="早期试点代码的校验位不符合国家标准，经管理员核准后登记。",
     )
-    import_batch = models.ForeignKey(
-        "audit.ImportBatch",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="导入记录",
-        editable=False,
-    )
+    import_batch = import_batch_field()
     history = HistoricalRecords()
 
     class Meta:
@@ -175,15 +164,7 @@ class Listing(Versioned):
         "移出日期", null=True, blank=True, help_text="信用修复等提前移出时填写。"
     )
     lift_reason = models.CharField("移出原因", max_length=300, blank=True)
-    import_batch = models.ForeignKey(
-        "audit.ImportBatch",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="导入记录",
-        editable=False,
-    )
+    import_batch = import_batch_field()
     history = HistoricalRecords()
 
     objects = ListingQuerySet.as_manager()

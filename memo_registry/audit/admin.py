@@ -91,22 +91,6 @@ class _AccessUserFilter(admin.SimpleListFilter):
 class AccessRecordAdmin(_AuditTrailAdmin):
     """查询记录: read by 管理员, changed and deleted by nobody."""
 
-    list_display = [
-        "at",
-        "username",
-        "channel",
-        "action",
-        "codes_shown",
-        "code_count",
-        "listed_count",
-        "refused",
-        "client_ip",
-    ]
-    list_filter = [_AccessUserFilter, "channel", ("refused", admin.EmptyFieldListFilter)]
-    date_hierarchy = "at"
-    search_fields = ["=username", "=file_sha256"]
-    actions = ["export_xlsx"]
-    show_full_result_count = False
     fields = [
         "at",
         "username",
@@ -120,6 +104,12 @@ class AccessRecordAdmin(_AuditTrailAdmin):
         "refused",
         "client_ip",
     ]
+    list_display = [f for f in fields if f not in ("identity_count", "file_sha256")]
+    list_filter = [_AccessUserFilter, "channel", ("refused", admin.EmptyFieldListFilter)]
+    date_hierarchy = "at"
+    search_fields = ["=username", "=file_sha256"]
+    actions = ["export_xlsx"]
+    show_full_result_count = False
 
     def get_list_display(self, request):
         return [self._codes_column(request) if f == "codes_shown" else f for f in self.list_display]

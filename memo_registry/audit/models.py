@@ -2,6 +2,18 @@ from django.conf import settings
 from django.db import models
 
 
+def _user_field(verbose_name: str, *, related_name: str) -> models.ForeignKey:
+    """Who did it; the record outlives a deleted account."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name=related_name,
+        verbose_name=verbose_name,
+    )
+
+
 class ImportBatch(models.Model):
     """One run of an importer: who loaded which file, when, and what it did.
 
@@ -16,14 +28,7 @@ class ImportBatch(models.Model):
     kind = models.CharField("类别", max_length=16, choices=Kind.choices)
     file_name = models.CharField("文件名", max_length=255)
     sha256 = models.CharField("SHA-256", max_length=64)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="import_batches",
-        verbose_name="操作人",
-    )
+    user = _user_field("操作人", related_name="import_batches")
     source = models.CharField(
         "方式", max_length=16, default="command", help_text="command（命令行）或 admin（管理后台）"
     )
@@ -59,14 +64,7 @@ class AccessRecord(models.Model):
         BATCH = "batch", "批量比对"
         ADMIN = "admin", "管理后台"
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name="用户",
-    )
+    user = _user_field("用户", related_name="+")
     # Kept beside the key, so the record still names the user once the
     # account is deleted.
     username = models.CharField("用户名", max_length=150)

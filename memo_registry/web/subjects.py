@@ -237,24 +237,20 @@ class _BatchLookUp:
         self.asked = [access.asked(code) for code in codes]
         refused = access.refusal(self.request.user, self.asked)
         if refused:
-            access.record(
-                self.request,
-                AccessRecord.Channel.BATCH,
-                "批量比对",
-                self.asked,
-                file_sha256=self.sha256,
-                refused=refused,
-            )
+            self._record(refused=refused)
             raise _Refused(refused)
 
     def after(self, results):
+        self._record(listed=sum(result.listed for result in results))
+
+    def _record(self, **outcome):
         access.record(
             self.request,
             AccessRecord.Channel.BATCH,
             "批量比对",
             self.asked,
             file_sha256=self.sha256,
-            listed=sum(result.listed for result in results),
+            **outcome,
         )
 
 
