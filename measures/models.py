@@ -5,7 +5,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from memo_registry.lib.models import Named, Tidied, import_batch_field
-from memo_registry.lib.text import squeeze
+from memo_registry.lib.text import without_leading_number
 from memo_registry.lib.versioning import Versioned
 from memos.models import Memorandum
 from subjects.models import Listing
@@ -53,8 +53,9 @@ class Measure(Tidied, Versioned):
         return f"{self.order}、{self.text[:40]}"
 
     def tidy(self) -> None:
-        """The text rule every save applies (and bulk writes call themselves)."""
-        self.text = squeeze(self.text)
+        """The text rule every save applies (and bulk writes call themselves);
+        a number typed before the text is the order's, not the text's."""
+        self.text = without_leading_number(self.text)
 
     def clean(self):
         if self.memo_id and self.memo.no_function:

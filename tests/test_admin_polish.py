@@ -157,3 +157,31 @@ def test_the_sign_in_records_read_in_chinese(client, django_user_model, otp_logi
         assert english not in index, english
     attempts = client.get(reverse("admin:axes_accessattempt_changelist")).content.decode()
     assert "IP 地址" in attempts and "IP Address" not in attempts
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["1、依法限制其参加评优评先。", " 2.依法限制其参加评优评先。", "3．依法限制其参加评优评先。"],
+)
+def test_a_number_typed_before_a_measure_is_not_shown_twice(
+    client, editor, otp_login, list_2018, typed
+):
+    otp_login(client, editor)
+    memo = Memorandum.objects.get(seq=7)
+    data = load_memo(client, memo)
+    data["measures-0-text"] = [typed]
+    assert save(client, memo_url(memo), data).status_code == 302
+    first = memo.measures.order_by("order").first()
+    assert first.text == "依法限制其参加评优评先。"
+    # The list numbers a memo's measures itself: "1、" once, never "1、1、".
+    page = client.get(reverse("memo_list")).content.decode()
+    assert '<span class="num">1、</span>依法限制其参加评优评先。' in page
+    assert "1、1、" not in page
+
+
+def test_a_number_inside_a_measure_stays(list_2018):
+    measure = Memorandum.objects.get(seq=7).measures.order_by("order").first()
+    measure.text = "10年内不得从事相关行业。"
+    measure.save()
+    measure.refresh_from_db()
+    assert measure.text == "10年内不得从事相关行业。"

@@ -245,6 +245,12 @@ def leading_number(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def without_leading_number(text: str | None) -> str:
+    """A measure's text without the ``N、`` typed before it: the list numbers
+    measures by their order, so ``1、依法限制…`` would show as ``1、1、依法…``."""
+    return squeeze(_OPENING_NUMBER.sub("", text or "", count=1))
+
+
 # --- the short label of a target subject -------------------------------------
 
 _LABEL_CUTS = ("守信联合", "失信联合", "协同监管", "实施", "开展", "联合激励", "联合惩戒")
