@@ -28,9 +28,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from bench.scratch import BASE_DIR, ScratchDatabase
+
 MiB = 1024 * 1024
 
 
@@ -108,46 +108,12 @@ class Run:
     # --- database and users ------------------------------------------------
 
     def open_database(self) -> None:
-        import psycopg2
-
-        url = os.environ.get("DATABASE_URL", "")
-        if urlsplit(url).scheme not in ("postgres", "postgresql", "pgsql"):
-            sys.exit("needs PostgreSQL: DATABASE_URL=postgres://user@host:5432/name")
-        parts = urlsplit(url)
-        self.scratch = parts.path.lstrip("/") + "_uploads"
-        self.admin_url = urlunsplit(parts._replace(path="/postgres"))
-        with contextlib.closing(psycopg2.connect(self.admin_url)) as connection:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{self.scratch}"')
-                cursor.execute(f'CREATE DATABASE "{self.scratch}"')
-        os.environ.update(
-            DATABASE_URL=urlunsplit(parts._replace(path="/" + self.scratch)),
-            DJANGO_SETTINGS_MODULE="bench.settings",
-            DEBUG="0",
-            SECRET_KEY=secrets.token_urlsafe(40),
-            ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
-            HTTPS="0",
-        )
-        os.chdir(BASE_DIR)
-        sys.path.insert(0, str(BASE_DIR))
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        call_command("load_initial_list", stdout=io.StringIO())
+        self.database = ScratchDatabase("uploads", "bench/upload_budgets.py")
+        self.database.create()
+        self.database.setup_django()
 
     def drop_database(self) -> None:
-        import psycopg2
-        from django.db import connections
-
-        connections.close_all()
-        with contextlib.closing(psycopg2.connect(self.admin_url)) as connection:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{self.scratch}"')
+        self.database.drop()
 
     def sessions(self) -> None:
         from django.contrib.auth import get_user_model

@@ -84,6 +84,21 @@ def parse_code(raw: object, *, allow_bad_checksum: bool = False, kind: str | Non
     return _check(value, ORGANISATION, uscc.validate, allow_bad_checksum)
 
 
+def parse_leniently(raw: object) -> tuple[Code | None, str | None]:
+    """``(code, error)``: the strict check's message (None when the code
+    passes), and the code read even when its only fault is the check
+    character (None when it is malformed).  A look-up answers the message;
+    the code still finds a pilot code an administrator registered as an
+    exception (Subject.checksum_exception)."""
+    try:
+        return parse_code(raw), None
+    except ValidationError as strict:
+        try:
+            return parse_code(raw, allow_bad_checksum=True), strict.messages[0]
+        except ValidationError:
+            return None, strict.messages[0]
+
+
 def _passes(module, value: str) -> bool:
     try:
         module.validate(value)

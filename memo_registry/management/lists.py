@@ -6,6 +6,19 @@ from memo_registry.lib.text import canonical_doc_number
 from memos.models import ResponsibilityList
 
 
+def add_list_argument(parser, purpose: str, *, file_help: str = "") -> None:
+    """The ``--list 文号`` option every command that works on one list takes;
+    with ``file_help``, the spreadsheet it reads first."""
+    if file_help:
+        parser.add_argument("file", help=file_help)
+    parser.add_argument(
+        "--list",
+        dest="list_doc_number",
+        metavar="文号",
+        help=f"{purpose}（默认现行清单）",
+    )
+
+
 def responsibility_list_for(doc_number: str | None) -> ResponsibilityList:
     """The list with this 文号 (any bracket style), or the current list when None."""
     if doc_number:

@@ -10,7 +10,7 @@ docs/performance.md ("Upload budgets") measures the largest file each
 budget accepts.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 
@@ -63,44 +63,26 @@ class Budget:
         return settings.IMPORT_MAX_BYTES if self.file_bytes is None else self.file_bytes
 
 
-# A sheet uploaded through a page (the memo admin's import; the batch check
-# raises the rows to its own limit, settings.BATCH_CHECK_MAX_CODES): read
-# within a request, so that a gunicorn worker stays under 300 MB and half of
-# its 30 s timeout.  Responsibility lists have tens of rows.
-UPLOAD = Budget(
-    rows=2_000,
-    cells=100_000,
-    shared_strings=100_000,
-    xml_elements=1_000_000,
-    text=10_000_000,
-    unzipped=32 * MiB,
-    part=32 * MiB,
+# The three budgets, one a line, the fields in Budget's order:
+#   rows     cells    shared strings  XML elements  text        unzipped   one part
+#
+# UPLOAD: a sheet uploaded through a page (the memo admin's import; the batch
+# check raises the rows to its own limit, settings.BATCH_CHECK_MAX_CODES):
+# read within a request, so that a gunicorn worker stays under 300 MB and
+# half of its 30 s timeout.  Responsibility lists have tens of rows.
+# COMMAND: a memo list named on the command line (manage.py import_memos): no
+# worker timeout, the same memory bound.
+# LISTING: a listing file (manage.py import_subjects), read row by row and
+# never held: an xlsx is bounded by time and by the shared string table
+# openpyxl holds; a larger list goes as csv, which streams without a row limit.
+# fmt: off
+UPLOAD = Budget(2_000, 100_000, 100_000, 1_000_000, 10_000_000, 32 * MiB, 32 * MiB)
+COMMAND = Budget(10_000, 300_000, 300_000, 2_000_000, 20_000_000, 48 * MiB, 48 * MiB)
+LISTING = replace(
+    Budget(40_000, 400_000, 160_000, 3_000_000, 50_000_000, 64 * MiB, 64 * MiB),
+    file_bytes=MAX_LISTING_BYTES, bounds_csv=False,
 )
-# A memo list named on the command line (manage.py import_memos): no worker
-# timeout, the same memory bound.
-COMMAND = Budget(
-    rows=10_000,
-    cells=300_000,
-    shared_strings=300_000,
-    xml_elements=2_000_000,
-    text=20_000_000,
-    unzipped=48 * MiB,
-    part=48 * MiB,
-)
-# A listing file (manage.py import_subjects), read row by row and never held:
-# an xlsx is bounded by time and by the shared string table openpyxl holds;
-# a larger list goes as csv, which streams without a row limit.
-LISTING = Budget(
-    rows=40_000,
-    cells=400_000,
-    shared_strings=160_000,
-    xml_elements=3_000_000,
-    text=50_000_000,
-    unzipped=64 * MiB,
-    part=64 * MiB,
-    file_bytes=MAX_LISTING_BYTES,
-    bounds_csv=False,
-)
+# fmt: on
 
 
 class SpreadsheetError(Exception):

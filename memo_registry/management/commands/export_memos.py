@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from memo_registry.management.lists import responsibility_list_for
+from memo_registry.management.lists import add_list_argument, responsibility_list_for
 from memo_registry.services.export import export_file
 from memos.models import Memorandum
 
@@ -16,12 +16,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--format", choices=["xlsx", "csv", "json"], default="xlsx")
         parser.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
-        parser.add_argument(
-            "--list",
-            dest="list_doc_number",
-            metavar="文号",
-            help="the 文号 of the list to export (default: the current list)",
-        )
+        add_list_argument(parser, "导出哪份清单")
 
     def handle(self, *args, format, output=None, list_doc_number=None, **options):
         memos = Memorandum.objects.filter(

@@ -7,7 +7,7 @@ from memo_registry.imports.errors import database_refusal
 from memo_registry.imports.locks import lock_memo_imports
 from memo_registry.imports.memos import ImportFailed, SpreadsheetError, read_path, run_import
 from memo_registry.lib.text import canonical_doc_number
-from memo_registry.management.lists import responsibility_list_for
+from memo_registry.management.lists import add_list_argument, responsibility_list_for
 from memos.models import ResponsibilityList
 
 
@@ -18,13 +18,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="the .xlsx or .csv file")
-        parser.add_argument(
-            "--list",
-            dest="list_doc_number",
-            metavar="文号",
-            help="the 文号 of the list to import into (default: the current list)",
-        )
+        add_list_argument(parser, "导入到哪份清单", file_help="the .xlsx or .csv file")
         parser.add_argument(
             "--create-list",
             action="store_true",

@@ -6,8 +6,7 @@ from django.db import DatabaseError
 from memo_registry.imports.errors import ImportFailed, database_refusal
 from memo_registry.imports.listings import import_subject_rows
 from memo_registry.lib.spreadsheet import LISTING, SpreadsheetError, open_rows
-from memo_registry.lib.text import canonical_doc_number
-from memos.models import ResponsibilityList
+from memo_registry.management.lists import add_list_argument, responsibility_list_for
 
 
 class Command(BaseCommand):
@@ -17,15 +16,16 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="要导入的 csv 或 xlsx 文件")
-        parser.add_argument(
-            "--list", dest="list_doc_number", help="按哪份清单解析列入依据中的文号（默认现行清单）"
+        add_list_argument(
+            parser, "按哪份清单解析列入依据中的文号", file_help="要导入的 csv 或 xlsx 文件"
         )
         parser.add_argument("--dry-run", action="store_true", help="只校验，不写入")
 
     def handle(self, *args, **options):
         try:
-            responsibility_list = self._list(options["list_doc_number"])
+            doc_number = options["list_doc_number"]
+            # None: the pipeline reads the current list itself.
+            responsibility_list = responsibility_list_for(doc_number) if doc_number else None
             info, rows = open_rows(options["file"], LISTING)
             # Closed at once when the import stops before the last row (a
             # refused header, a wrong row): the file is not left open.
@@ -62,13 +62,3 @@ class Command(BaseCommand):
             f"新增名单记录 {result.listings_created}，更新 {result.listings_updated}，"
             f"未变 {result.listings_unchanged}。"
         )
-
-    @staticmethod
-    def _list(doc_number: str | None) -> ResponsibilityList | None:
-        if not doc_number:
-            return None
-        number = canonical_doc_number(doc_number)
-        responsibility_list = ResponsibilityList.objects.filter(doc_number=number).first()
-        if responsibility_list is None:
-            raise CommandError(f"没有文号为 {number} 的清单。")
-        return responsibility_list
