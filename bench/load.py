@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class LoadResult:
-    latencies: list[float] = field(default_factory=list)  # seconds, of answers with status 200
+    latencies: list[float] = field(default_factory=list)  # seconds, of answers served (200)
     errors: dict[int | str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -43,8 +43,12 @@ def hammer(
     concurrency: int = 8,
     requests: int = 2000,
     seconds: float = 20.0,
+    method: str = "GET",
+    bodies: list[bytes] | None = None,
+    ok: int = 200,
 ) -> LoadResult:
-    """GET ``paths`` (in turn) from 127.0.0.1:``port``."""
+    """GET ``paths`` (in turn) from 127.0.0.1:``port``; or send ``method`` with
+    ``bodies`` (in turn), counting answers with status ``ok`` as served."""
     result = LoadResult()
     counter = itertools.count()
     lock = threading.Lock()
@@ -61,7 +65,8 @@ def hammer(
             path = paths[number % len(paths)]
             started = time.perf_counter()
             try:
-                connection.request("GET", path, headers=headers)
+                body = bodies[number % len(bodies)] if bodies else None
+                connection.request(method, path, body=body, headers=headers)
                 response = connection.getresponse()
                 response.read()
                 status = response.status
@@ -70,7 +75,7 @@ def hammer(
             except (OSError, http.client.HTTPException) as error:
                 connection.close()
                 status = type(error).__name__
-            if status == 200:
+            if status == ok:
                 latencies.append(time.perf_counter() - started)
             else:
                 errors[status] = errors.get(status, 0) + 1

@@ -19,10 +19,8 @@ BENCH_REQUESTS (requests per load run, default 4,000), BENCH_CONCURRENCY
 import contextlib
 import http.client
 import io
-import json
 import os
 import platform
-import secrets
 import socket
 import statistics
 import subprocess
@@ -30,19 +28,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-TARGETS = {
-    "import_vs_copy": ("≤ 4", lambda v: v <= 4),
-    "import_vs_iex": ("≥ 50", lambda v: v >= 50),
-    "lookup_p95_ms": ("≤ 15 ms", lambda v: v <= 15),
-    "lookup_vs_floor": ("≥ 0.5", lambda v: v >= 0.5),
-    "list_queries": ("≤ 8", lambda v: v <= 8),
-    "list_ms": ("≤ 150 ms", lambda v: v <= 150),
-    "memo_import_s": ("< 1 s", lambda v: v < 1),
-    "memo_import_5k_s": ("< 30 s", lambda v: v < 30),
-}
+from bench.checks import check_figures
+from bench.report import report
+from bench.scratch import BASE_DIR, ScratchDatabase
+from bench.work import work_figures
 
 
 def _env_int(name: str, default: int) -> int:
@@ -97,64 +87,14 @@ class Bench:
     # --- the scratch database -------------------------------------------
 
     def open_scratch_database(self) -> None:
-        url = os.environ.get("DATABASE_URL", "")
-        if urlsplit(url).scheme not in ("postgres", "postgresql", "pgsql"):
-            sys.exit(
-                "make bench needs PostgreSQL: DATABASE_URL=postgres://user@host:5432/name make bench"
-                " (a scratch database <name>_bench is created next to it and dropped after)."
-            )
-        import psycopg2
-
-        parts = urlsplit(url)
-        name = parts.path.lstrip("/")
-        self.scratch = f"{name}_bench"
-        self.scratch_url = urlunsplit(parts._replace(path="/" + self.scratch))
-        # Connect to the named database to create the scratch one next to it
-        # (to the maintenance database "postgres" when it does not exist yet).
-        try:
-            psycopg2.connect(url).close()
-            self.admin_url = url
-        except psycopg2.OperationalError:
-            self.admin_url = urlunsplit(parts._replace(path="/postgres"))
-        with contextlib.closing(psycopg2.connect(self.admin_url)) as connection:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{self.scratch}"')
-                cursor.execute(f'CREATE DATABASE "{self.scratch}"')
-        os.environ.update(
-            DATABASE_URL=self.scratch_url,
-            DJANGO_SETTINGS_MODULE="bench.settings",
-            DEBUG="0",
-            SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(40),
-            ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
-            HTTPS="0",  # plain HTTP on loopback, as make loadtest; TLS is the proxy's
-            CONN_MAX_AGE=os.environ.get("CONN_MAX_AGE", "60"),
-        )
+        self.database = ScratchDatabase("bench", "make bench")
+        self.database.create()
 
     def drop_scratch_database(self) -> None:
-        if os.environ.get("BENCH_KEEP_DB"):
-            print(f"(scratch database {self.scratch} kept)")
-            return
-        import psycopg2
-        from django.db import connections
-
-        with contextlib.suppress(Exception):  # Django may not be set up yet
-            connections.close_all()
-        with contextlib.closing(psycopg2.connect(self.admin_url)) as connection:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{self.scratch}"')
+        self.database.drop()
 
     def setup_django(self) -> None:
-        os.chdir(BASE_DIR)
-        sys.path.insert(0, str(BASE_DIR))
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        call_command("load_initial_list", stdout=io.StringIO())
+        self.database.setup_django()
 
     # --- helpers ---------------------------------------------------------
 
@@ -167,7 +107,9 @@ class Bench:
             return cursor.fetchall() if cursor.description else None
 
     def empty_registry(self) -> None:
-        self.sql("TRUNCATE subjects_listing, subjects_subject, measures_feedback")
+        # CASCADE: whatever else points at subjects and listings (embedded
+        # checks, objections …) goes with them.
+        self.sql("TRUNCATE subjects_listing, subjects_subject, measures_feedback CASCADE")
 
     def step(self, message: str) -> None:
         print(f"· {message}", file=sys.stderr, flush=True)
@@ -506,60 +448,6 @@ class Bench:
 
     # --- the report -------------------------------------------------------
 
-    def report(self) -> None:
-        f = self.figures
-        rows = [
-            ("listing import", f"{f['import_rows']:,} rows", f"{f['import_s']} s",
-             f"COPY {f['copy_s']} s", "import_vs_copy", f["import_vs_copy"]),
-            ("  steps", ", ".join(f"{k} {v} s" for k, v in f["import_steps_s"].items()),
-             "", "", "", ""),
-            ("re-import, no change", f"{f['import_rows']:,} rows", f"{f['reimport_s']} s",
-             "", "", ""),
-            ("django-import-export", f"{f['iex_rows']:,} rows", f"{f['iex_rows_per_s']} rows/s",
-             f"ours {f['ours_rows_per_s']} rows/s", "import_vs_iex", f["import_vs_iex"]),
-            ("lookup p50 / p95", f"c={f['concurrency']}",
-             f"{f['lookup_p50_ms']} / {f['lookup_p95_ms']} ms", "", "lookup_p95_ms",
-             f["lookup_p95_ms"]),
-            ("lookup p50 / p95", "c=1", f"{f['lookup_c1_p50_ms']} / {f['lookup_c1_p95_ms']} ms",
-             "", "", ""),
-            ("lookup throughput", f"{f['listings']:,} listings", f"{f['lookup_rps']} req/s",
-             f"floor {f['floor_rps']} req/s", "lookup_vs_floor", f["lookup_vs_floor"]),
-            *[
-                (f"page {path}", "1,000 memos × 5", f"{page['ms']} ms",
-                 f"{page['queries']} queries", "", "")
-                for path, page in f["list_pages"].items()
-            ],
-            ("", "", "", "", "list_queries", f["list_queries"]),
-            ("", "", "", "", "list_ms", f["list_ms"]),
-            ("memo import 2018 xlsx", "10 memos", f"{f['memo_import_s']} s", "",
-             "memo_import_s", f["memo_import_s"]),
-            ("memo import generated", f"{f['memo_import_5k_memos']:,} memos",
-             f"{f['memo_import_5k_s']} s", "", "memo_import_5k_s", f["memo_import_5k_s"]),
-            *[
-                (f"growth {int(size):,}", "import / lookup", f"{g['import_s']} s",
-                 f"p95 {g['lookup_p95_ms']} ms", "", "")
-                for size, g in f["growth"].items()
-            ],
-        ]  # fmt: skip
-        print()
-        print(f"{'':24}{'size':>20}{'ours':>22}{'floor / other':>28}   target")
-        for name, size, ours, other, key, value in rows:
-            verdict = ""
-            if key in TARGETS:
-                label, met = TARGETS[key]
-                verdict = f"{key} = {value} (target {label}: {'met' if met(value) else 'MISSED'})"
-            print(f"{name:24}{size:>20}{ours:>22}{other:>28}   {verdict}")
-        m = f["machine"]
-        print(
-            f"\nmachine: {m['cores']} cores, {m['memory_gb']} GB, PostgreSQL {m['postgresql']},"
-            f" Python {m['python']}, load average {m['load_average']:.2f} at the start"
-        )
-        m["load_average_end"] = os.getloadavg()[0]
-        print(f"(load average {m['load_average_end']:.2f} at the end: other work on the machine"
-              " slows every figure)")  # fmt: skip
-        f["targets_met"] = {key: TARGETS[key][1](f[key]) for key in TARGETS}
-        print("BENCH " + json.dumps(f, ensure_ascii=False, sort_keys=True))
-
     def run(self) -> None:
         self.open_scratch_database()
         try:
@@ -569,7 +457,14 @@ class Bench:
             self.start_server()
             self.import_against_iex()
             self.growth_and_headline()
+            self.step("the embedded check through an API key, against its floor (issue 16)")
+            codes = [path.split("/")[3] for path in self.lookup_paths(self.figures["subjects"])]
+            self.figures.update(check_figures(self, codes))
             self.list_pages()
+            self.step("the work list and the statistics (issue 14)")
+            self.figures.update(
+                work_figures(self.figures["list_pages"].get("/api/memos/", {}).get("ms"))
+            )
             self.memo_imports()
         finally:
             self.stop_server()
@@ -577,7 +472,7 @@ class Bench:
             for path in self.tmp.iterdir():
                 path.unlink()
             self.tmp.rmdir()
-        self.report()
+        report(self.figures)
 
 
 if __name__ == "__main__":

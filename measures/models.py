@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -15,11 +15,49 @@ class Division(Named):
     """A division of the bureau (责任处室) responsible for carrying out
     measures: 人事处, 行政审批处, 有关业务处室和直属机构 …"""
 
-    history = HistoricalRecords()
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="divisions",
+        blank=True,
+        verbose_name="处室人员",
+        help_text="处室的工作人员：在“处室待办”中看到本处室的待办事项，并为本处室录入反馈。",
+    )
+    history = HistoricalRecords(m2m_fields=[members])
 
     class Meta(Named.Meta):
         verbose_name = "责任处室"
         verbose_name_plural = "责任处室"
+
+
+class BasisStatus(models.TextChoices):
+    """Whether a measure rests on what the rule (国办发〔2020〕49号) requires:
+    a law, a regulation or a policy document of the Party Central Committee or
+    the State Council."""
+
+    SUFFICIENT = "sufficient", "依据充分"
+    INSUFFICIENT = "insufficient", "依据不足"
+    MISSING = "missing", "未录入实施依据"
+
+
+class MeasureQuerySet(models.QuerySet):
+    def with_basis_status(self):
+        """Each measure's basis status as ``computed_basis_status``, computed in
+        the query (so it can be filtered on), never stored."""
+        bases = LegalBasis.objects.filter(measure=models.OuterRef("pk"))
+        return self.annotate(
+            computed_basis_status=models.Case(
+                models.When(
+                    models.Exists(bases.filter(level__in=LegalBasis.SUFFICIENT_LEVELS)),
+                    then=models.Value(BasisStatus.SUFFICIENT),
+                ),
+                models.When(models.Exists(bases), then=models.Value(BasisStatus.INSUFFICIENT)),
+                default=models.Value(BasisStatus.MISSING),
+                output_field=models.CharField(),
+            )
+        )
+
+    def in_basis_status(self, status: str):
+        return self.with_basis_status().filter(computed_basis_status=status)
 
 
 class Measure(Tidied, Versioned):
@@ -33,8 +71,28 @@ class Measure(Tidied, Versioned):
     order = models.PositiveSmallIntegerField("顺序", default=1)
     text = models.TextField("奖惩措施")
     divisions = models.ManyToManyField(Division, related_name="measures", verbose_name="责任处室")
+    basic_list_edition = models.CharField(
+        "基础清单版本",
+        max_length=50,
+        blank=True,
+        help_text="对应的全国失信惩戒措施基础清单版本（按该版本文件的名称填写）；无对应时留空。",
+    )
+    basic_list_item = models.CharField(
+        "基础清单条目",
+        max_length=50,
+        blank=True,
+        help_text="该版本中对应的条目序号；无对应时留空。",
+    )
+    feedback_working_days = models.PositiveSmallIntegerField(
+        "反馈时限（工作日）",
+        null=True,
+        blank=True,
+        help_text="空：按默认时限（设置 FEEDBACK_WORKING_DAYS，默认 15 个工作日）。",
+    )
     import_batch = import_batch_field()
     history = HistoricalRecords(m2m_fields=[divisions])
+
+    objects = MeasureQuerySet.as_manager()
 
     class Meta:
         verbose_name = "奖惩措施"
@@ -61,6 +119,19 @@ class Measure(Tidied, Versioned):
         if self.memo_id and self.memo.no_function:
             raise ValidationError("该备忘录已标为“无相关职能”，不能添加措施。")
 
+    @property
+    def basis_status(self) -> str:
+        """The annotation when the query made one, else from the bases (the
+        prefetched ones when a page prefetched them)."""
+        annotated = getattr(self, "computed_basis_status", None)
+        if annotated is not None:
+            return annotated
+        return basis_status_of(self.legal_basis.all())
+
+    @property
+    def basis_status_label(self) -> str:
+        return BasisStatus(self.basis_status).label
+
 
 class Feedback(models.Model):
     """A division's report that it applied a measure to a flagged subject
@@ -75,7 +146,17 @@ class Feedback(models.Model):
     division = models.ForeignKey(
         Division, on_delete=models.PROTECT, related_name="feedback", verbose_name="反馈处室"
     )
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", "已实施"
+        NOT_APPLICABLE = "not_applicable", "不适用：无相关业务"
+        NOT_OCCURRED = "not_occurred", "已移出名单前未发生"
+
+    outcome = models.CharField(
+        "反馈结果", max_length=20, choices=Outcome.choices, default=Outcome.APPLIED
+    )
     done_on = models.DateField("实施日期")
+    document_number = models.CharField("文书号", max_length=100, blank=True)
     action = models.TextField("实施情况")
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -85,6 +166,16 @@ class Feedback(models.Model):
         verbose_name="录入人",
     )
     recorded_at = models.DateTimeField("录入时间", auto_now_add=True)
+    withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True, editable=False)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="撤回人",
+        editable=False,
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -92,9 +183,24 @@ class Feedback(models.Model):
         verbose_name_plural = "实施反馈"
         ordering = ["-done_on", "-id"]
         indexes = [models.Index(fields=["subject", "measure"], name="feedback_subject_measure_idx")]
+        permissions = [("record_any_division", "可为任何处室录入、撤回实施反馈")]
 
     def __str__(self) -> str:
         return f"{self.division} {self.done_on} {self.action[:30]}"
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
+    def withdraw(self, user) -> None:
+        """Withdraw the report (it stays on record, with its history); the
+        item it closed opens again.  Only its division, or an administrator."""
+        if not may_act_for(user, self.division):
+            raise PermissionDenied(not_member_message(self.division))
+        if self.withdrawn:
+            return
+        self.withdrawn_at, self.withdrawn_by = timezone.now(), user
+        self.save(update_fields=["withdrawn_at", "withdrawn_by"])
 
     # --- the rules ------------------------------------------------------------
     #
@@ -110,6 +216,14 @@ class Feedback(models.Model):
         measure, division = self._related("measure"), self._related("division")
         if measure is not None and division is not None:
             errors.update(self._division_errors(measure, division))
+        if division is not None and not errors:
+            # Whoever records or corrects it: a member of the division, or an
+            # administrator (the page, the admin and the API set acting_user).
+            user = getattr(self, "acting_user", None) or self._related("recorded_by")
+            if user is not None and not may_act_for(user, division):
+                errors["division"] = ValidationError(
+                    not_member_message(division), code="not_member"
+                )
         if self.done_on is not None:
             today = timezone.localdate()  # Asia/Shanghai (settings.TIME_ZONE)
             if self.done_on > today:
@@ -207,3 +321,95 @@ class Feedback(models.Model):
                 )
             }
         return {}
+
+
+def may_act_for(user, division) -> bool:
+    """Records, corrects and withdraws feedback for ``division``: its
+    members, and administrators (measures.record_any_division) for any."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.has_perm("measures.record_any_division"):
+        return True
+    return division.members.filter(pk=user.pk).exists()
+
+
+def not_member_message(division) -> str:
+    return f"您不是“{division.name}”的人员，不能为该处室录入、更正或撤回反馈。"
+
+
+class WorkSeen(models.Model):
+    """When a user last opened the work list (处室待办): items that came in
+    after it are shown to them as new."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="work_seen",
+        verbose_name="用户",
+    )
+    seen_at = models.DateTimeField("上次查看处室待办")
+
+    class Meta:
+        verbose_name = "待办查看时间"
+        verbose_name_plural = "待办查看时间"
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.seen_at:%Y-%m-%d %H:%M}"
+
+
+class LegalBasis(models.Model):
+    """One legal basis (实施依据) of a measure: the level of the document, its
+    title (《…》 or a 文号) and the article."""
+
+    class Level(models.TextChoices):
+        LAW = "法律", "法律"
+        ADMINISTRATIVE_REGULATION = "行政法规", "行政法规"
+        LOCAL_REGULATION = "地方性法规", "地方性法规"
+        CENTRAL_POLICY = "党中央国务院政策文件", "党中央国务院政策文件"
+        DEPARTMENTAL_RULE = "部门规章", "部门规章"
+        NORMATIVE_DOCUMENT = "规范性文件", "规范性文件"
+        MEMORANDUM = "备忘录", "备忘录"
+
+    # The levels 国办发〔2020〕49号 accepts as the ground of a measure.
+    SUFFICIENT_LEVELS = (
+        Level.LAW,
+        Level.ADMINISTRATIVE_REGULATION,
+        Level.LOCAL_REGULATION,
+        Level.CENTRAL_POLICY,
+    )
+
+    measure = models.ForeignKey(
+        Measure, on_delete=models.CASCADE, related_name="legal_basis", verbose_name="措施"
+    )
+    order = models.PositiveSmallIntegerField("顺序", default=1)
+    level = models.CharField("层级", max_length=20, choices=Level.choices)
+    title = models.CharField("文件名称或文号", max_length=200)
+    article = models.CharField("条款", max_length=100, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "实施依据"
+        verbose_name_plural = "实施依据"
+        ordering = ["measure", "order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(title=""), name="legal_basis_title_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # The form the spreadsheets and the admin read (memo_registry.services.legal_basis).
+        return f"{self.level}：{self.title}{self.article}"
+
+    def save(self, *args, **kwargs):
+        self.title = self.title.strip()
+        self.article = self.article.strip()
+        super().save(*args, **kwargs)
+
+
+def basis_status_of(bases) -> str:
+    """The status of a measure with these bases (LegalBasis or their levels)."""
+    levels = {getattr(basis, "level", basis) for basis in bases}
+    if levels & set(LegalBasis.SUFFICIENT_LEVELS):
+        return BasisStatus.SUFFICIENT
+    return BasisStatus.INSUFFICIENT if levels else BasisStatus.MISSING

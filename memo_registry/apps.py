@@ -18,6 +18,13 @@ class MemoRegistryConfig(AppConfig):
 
         post_migrate.connect(_sync_roles, sender=apps.get_app_config("auth"))
         post_migrate.connect(_install_registry_version, sender=apps.get_app_config("auth"))
+        # The navigation's count of work items knows the user's divisions
+        # from sign-in on (memo_registry/web/work_nav.py).
+        from django.contrib.auth.signals import user_logged_in
+
+        from memo_registry.web.work_nav import on_sign_in
+
+        user_logged_in.connect(on_sign_in, dispatch_uid="work_nav_sign_in")
 
 
 def _sync_roles(sender, using="default", **kwargs):

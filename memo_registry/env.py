@@ -46,3 +46,42 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw.strip() == "":
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_email(name: str) -> dict:
+    """Django's e-mail settings from one URL: ``smtp://user:password@host:587?tls=1``
+    (``smtps://`` for SSL), ``console://`` or unset for the console backend."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    raw = os.environ.get(name, "").strip()
+    settings = {
+        "backend": "django.core.mail.backends.console.EmailBackend",
+        "host": "localhost",
+        "port": 25,
+        "user": "",
+        "password": "",
+        "tls": False,
+        "ssl": False,
+    }
+    if not raw or raw.startswith("console:"):
+        return settings
+    url = urlsplit(raw)
+    if url.scheme not in {"smtp", "smtps"} or not url.hostname:
+        raise ImproperlyConfigured(
+            f"{name} must look like smtp://user:password@host:port (or smtps://, console://)."
+        )
+    query = parse_qs(url.query)
+    try:
+        port = url.port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has an invalid port.") from None
+    settings.update(
+        backend="django.core.mail.backends.smtp.EmailBackend",
+        host=url.hostname,
+        port=port or (465 if url.scheme == "smtps" else 25),
+        user=unquote(url.username or ""),
+        password=unquote(url.password or ""),
+        tls=query.get("tls", ["0"])[0].lower() in _TRUE,
+        ssl=url.scheme == "smtps",
+    )
+    return settings

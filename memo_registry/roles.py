@@ -12,11 +12,17 @@ VIEW = [
     "memos.view_memorandum",
     "memos.view_department",
     "measures.view_measure",
+    "measures.view_legalbasis",
     "measures.view_division",
     "measures.view_feedback",
     "subjects.view_targetsubject",
     "subjects.view_subject",
     "subjects.view_listing",
+    # A listing's objections and credit repairs, shown on the subject page.
+    "subjects.view_objection",
+    "subjects.view_repair",
+    # Embedded checks by other systems, shown on the subject page.
+    "clients.view_check",
 ]
 EDIT = (
     VIEW
@@ -26,6 +32,8 @@ EDIT = (
             ("memos", "memorandum"),
             ("memos", "department"),
             ("measures", "measure"),
+            # A measure's legal basis (实施依据), edited with the memo.
+            ("measures", "legalbasis"),
             ("measures", "division"),
             ("subjects", "targetsubject"),
         ]
@@ -34,6 +42,8 @@ EDIT = (
     + [
         "measures.add_feedback",
         "audit.view_importbatch",
+        # The listing pages: upload listings, lift listings in bulk (信用修复).
+        "audit.upload_listings",
     ]
 )
 ADMIN = (
@@ -44,13 +54,21 @@ ADMIN = (
             ("memos", "responsibilitylist"),
             ("subjects", "subject"),
             ("subjects", "listing"),
+            # A listing's life (issue 15): objections, repairs, publication periods.
+            ("subjects", "objection"),
+            ("subjects", "repair"),
+            ("subjects", "publicationperiod"),
             ("measures", "feedback"),
             ("auth", "user"),
             ("auth", "group"),
+            # Client systems' API keys (memo_registry/clients/admin.py).
+            ("clients", "clientkey"),
         ]
         for action in ("add", "change", "delete", "view")
     ]
     + ["subjects.view_full_identity", "audit.view_accessrecord"]
+    # Feedback for any division (others: members of the division only).
+    + ["measures.record_any_division"]
 )
 
 ROLES = {"查阅": VIEW, "编辑": EDIT, "管理员": ADMIN}

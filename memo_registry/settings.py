@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from memo_registry.env import env_bool, env_int, env_list, env_str
+from memo_registry.env import env_bool, env_email, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -65,6 +65,10 @@ INSTALLED_APPS = [
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # API keys for other systems (memo_registry/clients/: its own key model;
+    # the library's admin is replaced there) and errors as data for the API.
+    "rest_framework_api_key",
+    "drf_standardized_errors",
     # The registry's own apps, in dependency order: subjects knows no other
     # app, memos points at subjects, measures at memos and subjects, and
     # memo_registry (pipeline, lookup, public pages) sits above all three.
@@ -72,6 +76,9 @@ INSTALLED_APPS = [
     "subjects",
     "memos",
     "measures",
+    # Client systems: API keys, embedded checks, the change log (imports the
+    # three apps' models only).
+    "memo_registry.clients",
     "memo_registry",
 ]
 
@@ -81,6 +88,8 @@ MIDDLEWARE = [
     "memo_registry.http.middleware.ProtectEveryResponseMiddleware",
     # A bad filter value on an admin list page answers 400, not 500.
     "memo_registry.http.middleware.AdminBadParametersMiddleware",
+    # Under /api/ an error page Django itself answers is JSON too (memo_registry/api/errors.py).
+    "memo_registry.api.errors.ApiErrorsAsJson",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # A request body over its budget is refused (413) before it is read,
@@ -113,6 +122,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "memo_registry.web.work_nav.work_counts",
             ],
         },
     },
@@ -178,11 +188,28 @@ FILE_UPLOAD_HANDLERS = [
 ]
 # A request body without files (the JSON API: at most BATCH_CHECK_MAX_CODES codes).
 API_MAX_REQUEST_BYTES = env_int("API_MAX_REQUEST_BYTES", 2 * 1024 * 1024)
+# Working days a division has to report feedback on a work item (反馈时限);
+# a measure may set its own in the admin (issue 14).
+FEEDBACK_WORKING_DAYS = env_int("FEEDBACK_WORKING_DAYS", 15)
+
+# E-mail (the work digest, `manage.py send_work_digest`): EMAIL_URL such as
+# smtp://user:password@mail.example.gov.cn:587?tls=1; printed to the console
+# when unset.
+_EMAIL = env_email("EMAIL_URL")
+EMAIL_BACKEND = _EMAIL["backend"]
+EMAIL_HOST, EMAIL_PORT = _EMAIL["host"], _EMAIL["port"]
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _EMAIL["user"], _EMAIL["password"]
+EMAIL_USE_TLS, EMAIL_USE_SSL = _EMAIL["tls"], _EMAIL["ssl"]
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "registry@localhost")
+
 # The most codes one batch check takes (a sheet, or the API's list).
 BATCH_CHECK_MAX_CODES = env_int("BATCH_CHECK_MAX_CODES", 10_000)
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every operation documents every error it can answer, in one shape
+    # (drf-standardized-errors; memo_registry/api/errors.py).
+    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -190,9 +217,30 @@ REST_FRAMEWORK = {
     # DRF's two defaults; HTTP Basic answers a locked-out user and address
     # with 429 and says so (memo_registry/api/auth.py).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Other systems: `Authorization: Api-Key <key>` (memo_registry/api/auth.py).
+        # First, so that a request with no credentials answers 401 with
+        # `WWW-Authenticate: Api-Key`, as the schema says, not 403.
+        "memo_registry.api.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        # Kept for people (tests/test_sign_in_throttling.py, README: a locked-out
+        # Basic request answers 429); systems use keys.
         "memo_registry.api.auth.BasicAuthentication",
     ],
+    # Requests with an API key are throttled per key (API_KEY_RATE).
+    "DEFAULT_THROTTLE_CLASSES": ["memo_registry.api.auth.PerKeyThrottle"],
+}
+# Requests one API key may make, as DRF writes rates ("600/min"); counted in
+# each process's memory (Django's default cache).
+API_KEY_RATE = env_str("API_KEY_RATE", "600/min")
+_API_ERROR_STATUSES = "400 401 403 404 405 406 413 415 429 500".split()
+DRF_STANDARDIZED_ERRORS = {
+    # A 500 is JSON under /api/ also while DEBUG is on.
+    "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
+    # 413: a body over its budget (memo_registry/http/uploads.py).
+    "ALLOWED_ERROR_STATUS_CODES": _API_ERROR_STATUSES,
+    "ERROR_SCHEMAS": dict.fromkeys(
+        _API_ERROR_STATUSES, "memo_registry.api.errors.ErrorResponseSerializer"
+    ),
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
@@ -201,12 +249,22 @@ if DEBUG:
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "联合奖惩备忘录责任清单 API",
-    "DESCRIPTION": "Read-only access to the registry of joint reward and punishment memoranda.",
+    "DESCRIPTION": (
+        "联合奖惩备忘录责任清单的接口：备忘录与查询（公开），主体查询、嵌入式核查和变更订阅"
+        "（对接系统凭接口密钥，Authorization: Api-Key <密钥>）。错误一律为 JSON："
+        '{"type": …, "errors": [{"code", "detail", "attr"}]}。'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema is the contract for other systems: it documents their API
+    # key.  People's session (and HTTP Basic) still work but are not offered
+    # to clients (schemathesis would otherwise try made-up passwords).
+    "AUTHENTICATION_WHITELIST": ["memo_registry.api.auth.ApiKeyAuthentication"],
     "ENUM_NAME_OVERRIDES": {
         "MemoKindEnum": "memos.models.Memorandum.Kind",
         "MemoStatusEnum": "memos.models.Memorandum.Status",
+        "ErrorTypeEnum": "memo_registry.api.errors.ERROR_TYPES",
+        "FeedbackOutcomeEnum": "measures.models.Feedback.Outcome",
     },
 }
 

@@ -8,12 +8,17 @@ admin.site.site_header = "联合奖惩备忘录责任清单 管理"
 admin.site.site_title = "责任清单管理"
 admin.site.index_title = "数据管理"
 
+# Under /api/ a 404 or 500 is JSON in the API's error shape; pages keep HTML
+# (memo_registry/api/errors.py).
+handler404 = "memo_registry.api.errors.not_found"
+handler500 = "memo_registry.api.errors.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Sign-in for staff who are not admin users (查阅); no password-reset
     # views: the intranet has no mail, administrators reset passwords.
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", accounts.SignOutView.as_view(), name="logout"),
     path(
         "accounts/password/",
         auth_views.PasswordChangeView.as_view(success_url="/"),

@@ -1,6 +1,9 @@
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from memo_registry.lib.models import Named, Tidied, import_batch_field
@@ -77,9 +80,13 @@ class MemorandumQuerySet(models.QuerySet):
     so "in force", "the current list" and "a memo with its measures" mean the
     same thing everywhere."""
 
-    def in_force(self) -> "MemorandumQuerySet":
-        """The memos in force (现行有效): repealed ones are no answer any more."""
-        return self.filter(status=Memorandum.Status.IN_FORCE)
+    def in_force(self, on: datetime.date | None = None) -> "MemorandumQuerySet":
+        """The memos in force on the day ``on`` (today in Asia/Shanghai when None):
+        not repealed, or repealed from a later day (a repeal dated 2030-01-01
+        leaves the memo in force until then).  The one definition of "in
+        force"; ``Memorandum.is_in_force_on`` says the same of one memo."""
+        on = on or timezone.localdate()
+        return self.filter(Q(status=Memorandum.Status.IN_FORCE) | Q(repealed_on__gt=on))
 
     def of_list(
         self, responsibility_list: ResponsibilityList | None = None
@@ -100,8 +107,8 @@ class MemorandumQuerySet(models.QuerySet):
         their initiating departments in the order they were entered (by id:
         the document's order, 市国税局 before 市地税局); their measures in
         order (``memo.measures.all()``), each with its divisions by id (the
-        document's order too).  Three queries besides the memos', whatever
-        their number.
+        document's order too) and its legal bases in order.  Four queries
+        besides the memos', whatever their number.
 
         ``measures`` narrows the measures shown with each memo (a division's
         page shows only that division's).  Any prefetch the queryset already
@@ -112,6 +119,7 @@ class MemorandumQuerySet(models.QuerySet):
         # from the reverse relation, as ``memo.measures`` does at run time.
         measure_model = self.model._meta.get_field("measures").related_model
         division_model = measure_model._meta.get_field("divisions").related_model
+        basis_model = measure_model._meta.get_field("legal_basis").related_model
         measures = measures if measures is not None else measure_model.objects.all()
         return (
             self.select_related("responsibility_list", "target_subject", "implementing_department")
@@ -121,7 +129,11 @@ class MemorandumQuerySet(models.QuerySet):
                 Prefetch(
                     "measures",
                     queryset=measures.order_by("order").prefetch_related(
-                        Prefetch("divisions", queryset=division_model.objects.order_by("pk"))
+                        Prefetch("divisions", queryset=division_model.objects.order_by("pk")),
+                        # Their legal bases (实施依据), from which each shows its basis status.
+                        Prefetch(
+                            "legal_basis", queryset=basis_model.objects.order_by("order", "pk")
+                        ),
                     ),
                 ),
             )
@@ -176,6 +188,15 @@ class Memorandum(Tidied, Versioned):
         "状态", max_length=16, choices=Status.choices, default=Status.IN_FORCE
     )
     repealed_on = models.DateField("废止日期", null=True, blank=True)
+    effective_on = models.DateField(
+        "生效日期",
+        null=True,
+        blank=True,
+        help_text=(
+            "本局开始执行的日期：清单发文时已有的备忘录为清单的发文日期（留空即是），"
+            "后来增补的为增补之日。已在名单中的主体从此日起进入各处室的待办。"
+        ),
+    )
     import_batch = import_batch_field()
     history = HistoricalRecords(m2m_fields=[initiating_departments])
 
@@ -191,10 +212,12 @@ class Memorandum(Tidied, Versioned):
                 name="unique_doc_number_per_list",
                 violation_error_message="同一清单中文号不能重复。",
             ),
+            # A repealed memo gives up its 序号: a new memo may take it.
             models.UniqueConstraint(
                 fields=["responsibility_list", "seq"],
-                name="unique_seq_per_list",
-                violation_error_message="同一清单中序号不能重复。",
+                condition=models.Q(status="in_force"),
+                name="unique_seq_per_list_not_repealed",
+                violation_error_message="同一清单中现行有效的备忘录序号不能重复。",
             ),
             models.CheckConstraint(
                 condition=models.Q(kind__in=["reward", "punishment"]),
@@ -240,6 +263,13 @@ class Memorandum(Tidied, Versioned):
         if self.no_function_note and not self.no_function:
             raise ValidationError({"no_function_note": "只有勾选“无相关职能”时才填写说明。"})
 
+    def is_in_force_on(self, on: datetime.date) -> bool:
+        """``MemorandumQuerySet.in_force`` for one memo."""
+        return self.status == self.Status.IN_FORCE or (
+            self.repealed_on is not None and self.repealed_on > on
+        )
+
     @property
     def is_in_force(self) -> bool:
-        return self.status == self.Status.IN_FORCE
+        """In force today (Asia/Shanghai)."""
+        return self.is_in_force_on(timezone.localdate())

@@ -1,3 +1,6 @@
+import calendar
+import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -120,6 +123,23 @@ class Subject(Versioned):
         return self.code
 
 
+class Severity(models.TextChoices):
+    """The grades of bad-credit information (失信程度)."""
+
+    MINOR = "轻微", "轻微"
+    ORDINARY = "一般", "一般"
+    SERIOUS = "严重", "严重"
+
+
+class EndReason(models.TextChoices):
+    """Why a listing ended (移出类型)."""
+
+    EXPIRED = "期满", "期满"
+    REPAIRED = "信用修复", "信用修复"
+    REVOKED = "撤销", "撤销"
+    CORRECTED = "更正", "更正"
+
+
 class ListingQuerySet(models.QuerySet):
     def in_force(self, on):
         """Listings in force on the date ``on``: listed by then, not expired
@@ -128,6 +148,8 @@ class ListingQuerySet(models.QuerySet):
             models.Q(listed_on__lte=on)
             & (models.Q(expires_on__isnull=True) | models.Q(expires_on__gte=on))
             & (models.Q(lifted_on__isnull=True) | models.Q(lifted_on__gt=on))
+            # A decision suspended (暂停执行) brings no measure while it is.
+            & models.Q(decision_suspended=False)
         )
 
 
@@ -164,6 +186,32 @@ class Listing(Versioned):
         "移出日期", null=True, blank=True, help_text="信用修复等提前移出时填写。"
     )
     lift_reason = models.CharField("移出原因", max_length=300, blank=True)
+    # --- the listing's life (issue 15): decision, severity, notice, end -------------
+    # The deciding authority (认定机关) is ``source``.  Database defaults as
+    # well, for the rows the listing import writes by SQL without naming them.
+    decision_number = models.CharField("认定文书号", max_length=100, blank=True, db_default="")
+    decided_on = models.DateField("认定日期", null=True, blank=True)
+    severity = models.CharField(
+        "失信程度", max_length=4, choices=Severity.choices, blank=True, db_default=""
+    )
+    notified_on = models.DateField(
+        "告知日期", null=True, blank=True, help_text="列入前告知主体理由、依据和权利的日期。"
+    )
+    decision_suspended = models.BooleanField(
+        "认定决定暂停执行",
+        default=False,
+        db_default=False,
+        help_text="暂停期间名单记录不带来任何措施（异议期间措施照常适用，除非在此暂停）。",
+    )
+    publication_ends_on = models.DateField(
+        "公示截止日期",
+        null=True,
+        blank=True,
+        help_text="留空则按失信程度的公示期限（“公示期限”表）从列入日期起计算。",
+    )
+    end_reason = models.CharField(
+        "移出类型", max_length=4, choices=EndReason.choices, blank=True, db_default=""
+    )
     import_batch = import_batch_field()
     history = HistoricalRecords()
 
@@ -202,4 +250,136 @@ class Listing(Versioned):
             self.listed_on <= on
             and (self.expires_on is None or on <= self.expires_on)
             and (self.lifted_on is None or on < self.lifted_on)
+            and not self.decision_suspended
         )
+
+    @property
+    def publication_end(self):
+        """The day publication ends: as recorded, or the listing day plus the
+        period the 公示期限 table gives its grade; None when neither says."""
+        if self.publication_ends_on is not None:
+            return self.publication_ends_on
+        if not self.severity:
+            return None
+        periods = getattr(self, "publication_periods", None)  # read once for a page
+        if periods is not None:
+            period = periods.get(self.severity)
+        else:
+            period = PublicationPeriod.objects.filter(severity=self.severity).first()
+        return period.end_from(self.listed_on) if period else None
+
+    @property
+    def publication_end_computed(self) -> bool:
+        return self.publication_ends_on is None and self.publication_end is not None
+
+    @property
+    def pending_objections(self) -> list:
+        return [item for item in self.objections.all() if item.pending]
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """``day`` plus ``months`` calendar months (the 31st becomes the month's last day)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+class PublicationPeriod(models.Model):
+    """How long a listing of each grade is published (公示期限), as the
+    administrator records it from the rule in force; empty until then."""
+
+    severity = models.CharField("失信程度", max_length=4, choices=Severity.choices, unique=True)
+    months = models.PositiveSmallIntegerField("公示期限（月）")
+    source = models.CharField(
+        "依据", max_length=300, help_text="规定该期限的文件及条款，如《……》第……条。"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "公示期限"
+        verbose_name_plural = "公示期限"
+        ordering = ["severity"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(months__gt=0), name="publication_period_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.severity}：{self.months} 个月"
+
+    def end_from(self, listed_on: datetime.date) -> datetime.date:
+        return add_months(listed_on, self.months)
+
+
+class Objection(models.Model):
+    """An objection (异议) the subject raised against its listing."""
+
+    listing = models.ForeignKey(
+        Listing, on_delete=models.CASCADE, related_name="objections", verbose_name="名单记录"
+    )
+    received_on = models.DateField("收到日期")
+    decided_on = models.DateField("决定日期", null=True, blank=True)
+    upheld = models.BooleanField(
+        "异议成立", null=True, blank=True, help_text="决定后填写：成立或不成立；未决定时留空。"
+    )
+    note = models.TextField("说明", blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "异议"
+        verbose_name_plural = "异议"
+        ordering = ["received_on", "id"]
+
+    def __str__(self) -> str:
+        return f"异议（{self.received_on}收到）"
+
+    @property
+    def pending(self) -> bool:
+        return self.decided_on is None
+
+    def clean(self):
+        _decision_rules(self, self.received_on, "received_on", "收到日期", self.upheld)
+
+
+class Repair(models.Model):
+    """A credit repair (信用修复) the subject applied for."""
+
+    class Result(models.TextChoices):
+        GRANTED = "准予修复", "准予修复"
+        REFUSED = "不予修复", "不予修复"
+
+    listing = models.ForeignKey(
+        Listing, on_delete=models.CASCADE, related_name="repairs", verbose_name="名单记录"
+    )
+    applied_on = models.DateField("修复申请日期")
+    decided_on = models.DateField("决定日期", null=True, blank=True)
+    result = models.CharField("结果", max_length=4, choices=Result.choices, blank=True)
+    note = models.TextField("说明", blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "信用修复"
+        verbose_name_plural = "信用修复"
+        ordering = ["applied_on", "id"]
+
+    def __str__(self) -> str:
+        return f"信用修复（{self.applied_on}申请）"
+
+    @property
+    def pending(self) -> bool:
+        return self.decided_on is None
+
+    def clean(self):
+        _decision_rules(self, self.applied_on, "applied_on", "申请日期", self.result or None)
+
+
+def _decision_rules(item, start, start_field: str, start_label: str, outcome) -> None:
+    """A decision is dated no earlier than the request, and has an outcome iff decided."""
+    if item.decided_on is not None and start is not None and item.decided_on < start:
+        raise ValidationError({"decided_on": f"决定日期不能早于{start_label}。"})
+    if item.decided_on is None and outcome is not None:
+        raise ValidationError({"decided_on": "已填写结果，请同时填写决定日期。"})
+    if item.decided_on is not None and outcome is None:
+        field = "upheld" if isinstance(item, Objection) else "result"
+        raise ValidationError({field: "已填写决定日期，请同时填写决定结果。"})

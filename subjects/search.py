@@ -3,12 +3,12 @@
 import re
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
+from memo_registry.lib.sorting import natural_key
 from memo_registry.lib.text import squeeze
-from subjects.codes import Code, compact, parse_code
-from subjects.models import Subject
+from subjects.codes import Code, compact, parse_leniently
+from subjects.models import Listing, Subject
 
 MAX_QUERY = 100
 # Text that is meant as a code: letters and digits only, about 18 of them.
@@ -27,6 +27,15 @@ class SubjectSearch:
     code: Code | None = None  # the code searched for, when it is one
     code_error: str = ""  # why the code typed is not a valid code
     several_codes: bool = False  # two or more codes pasted: that is a batch check
+
+    @property
+    def may_be_identity(self) -> bool:
+        """An identity number, or a mistyped one (17 digits first: a credit
+        code has letters in its first 17 places but rarely none).  Such a
+        query must not travel in a URL."""
+        if self.code is not None:
+            return self.code.kind == Subject.Kind.PERSON
+        return bool(self.code_error) and compact(self.query)[:17].isdigit()
 
     @property
     def note(self) -> str:
@@ -55,22 +64,32 @@ def search_subjects(raw_query: str | None) -> SubjectSearch:
         return SubjectSearch(query, subjects.none(), several_codes=True)
     text = compact(query)
     if _CODE_ATTEMPT.match(text):
-        try:
-            code = parse_code(text)
-        except ValidationError as strict:
-            try:
-                loose = parse_code(text, allow_bad_checksum=True)
-            except ValidationError:
-                return SubjectSearch(query, subjects.none(), code_error=strict.messages[0])
-            # A pilot code an administrator registered as an exception is
-            # found although its check character fails.
-            exception = subjects.filter(code=loose.value, checksum_exception=True)
-            if not exception.exists():
-                return SubjectSearch(
-                    query, subjects.none(), code=loose, code_error=strict.messages[0]
-                )
-            code = loose
+        code, error = parse_leniently(text)
+        if code is None:
+            return SubjectSearch(query, subjects.none(), code_error=error)
+        # A pilot code an administrator registered as an exception is found
+        # although its check character fails.
+        if error and not subjects.filter(code=code.value, checksum_exception=True).exists():
+            return SubjectSearch(query, subjects.none(), code=code, code_error=error)
         return SubjectSearch(query, subjects.filter(code=code.value), by_code=True, code=code)
     if len(query) < 3:
         return SubjectSearch(query, subjects.filter(name__startswith=query), prefix_only=True)
     return SubjectSearch(query, subjects.filter(name__contains=query))
+
+
+def in_natural_order(results: QuerySet) -> list[int]:
+    """The ids of ``results``, names in natural order (第5 before 第10), then by code.
+
+    Sorted here, as no database sorts numbers inside text by value; only ids,
+    names and codes are read."""
+    rows = results.order_by().values_list("pk", "name", "code")
+    return [pk for pk, _, _ in sorted(rows, key=lambda row: (natural_key(row[1]), row[2]))]
+
+
+def with_listed(ids: list[int], on) -> list[Subject]:
+    """The subjects of ``ids`` in that order, each with ``listed``: whether
+    any listing of it is in force on the day ``on``.  One query."""
+    in_force = Listing.objects.in_force(on).filter(subject=OuterRef("pk"))
+    subjects = Subject.objects.filter(pk__in=ids).annotate(listed=Exists(in_force))
+    by_id = {subject.pk: subject for subject in subjects}
+    return [by_id[pk] for pk in ids if pk in by_id]

@@ -69,3 +69,19 @@ def _otp_login(client, user):
 def otp_login(db):
     """``otp_login(client, user)``: signed in with both factors (staff need it for /admin/)."""
     return _otp_login
+
+
+@pytest.fixture
+def as_editor(client, editor):
+    """The test client signed in (password only, as the site's pages ask) as 编辑."""
+    client.force_login(editor)
+    return client
+
+
+@pytest.fixture
+def upload_dir(settings, tmp_path):
+    """IMPORT_TMP_DIR in the test's own folder (uploads kept between preview and confirm)."""
+    from pathlib import Path
+
+    settings.IMPORT_TMP_DIR = str(tmp_path / "uploads")
+    return Path(settings.IMPORT_TMP_DIR)

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from measures.models import Measure
 from memos.models import Memorandum
+from subjects.models import PublicationPeriod
 from tests.factories import FeedbackFactory, ListingFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +18,8 @@ def superuser_client(client, django_user_model, list_2018, otp_login):
     measure = Memorandum.objects.get(seq=7).measures.first()
     listing = ListingFactory(target_subject=measure.memo.target_subject)
     FeedbackFactory(subject=listing.subject, measure=measure, division=measure.divisions.first())
+    # The 公示期限 table ships empty; a test row (no legal fact) to show its pages.
+    PublicationPeriod.objects.create(severity="严重", months=12, source="测试用依据")
     return otp_login(client, user)
 
 

@@ -169,6 +169,12 @@ def test_listing_and_feedback_history_do_not_show_full_identity_to_editor(
             "basis": listing.basis,
             "listed_on": (listing.listed_on + datetime.timedelta(days=1)).isoformat(),
             "expires_on": listing.expires_on.isoformat(),
+            # The listing's objections and repairs (issue 15): none.
+            **{
+                f"{inline}-{n}_FORMS": "0"
+                for inline in ("objections", "repairs")
+                for n in ("TOTAL", "INITIAL")
+            },
             **_loaded_at(listing),
         },
     )
@@ -179,7 +185,9 @@ def test_listing_and_feedback_history_do_not_show_full_identity_to_editor(
             "measure": report.measure_id,
             "subject": second.pk,
             "division": report.division_id,
+            "outcome": report.outcome,
             "done_on": report.done_on.isoformat(),
+            "document_number": report.document_number,
             "action": report.action,
             **_loaded_at(report),
         },

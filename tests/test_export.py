@@ -33,7 +33,7 @@ def _by_header(row):
 
 def test_headers_are_the_documents_columns_then_kind_and_round_trip_columns():
     assert HEADERS[:8] == DOCUMENT_COLUMNS
-    assert HEADERS[8:] == ["类型", "对象简称", "状态", "废止日期"]
+    assert HEADERS[8:] == ["类型", "对象简称", "状态", "废止日期", "实施依据"]
 
 
 def test_it_writes_one_row_per_memo_in_the_documents_layout(list_2018):
@@ -67,7 +67,8 @@ def test_a_memo_without_function_shows_its_note_and_no_division(list_2018):
 
 
 def test_it_joins_several_divisions_of_one_measure_with_a_comma(db):
-    measure = MeasureFactory(divisions=None)
+    # Orders given: the factory's sequence runs across the whole suite.
+    measure = MeasureFactory(divisions=None, order=1)
     MeasureFactory(memo=measure.memo, order=2)
     from tests.factories import DivisionFactory
 

@@ -50,9 +50,21 @@ def rich_registry(list_2018):
         text="+限制其参加评优评先，含“10年内”字样",
         divisions=[DivisionFactory(name="人事处"), DivisionFactory(name="法规处")],
     )
-    MeasureFactory(
+    second = MeasureFactory(
         memo=memo, order=2, text="加大抽查频次。", divisions=[DivisionFactory(name="稽查局")]
     )
+    # Legal bases of every kind of title, on one measure of three (the others none).
+    second.legal_basis.create(
+        order=1, level="法律", title="《中华人民共和国产品质量法》", article="第十三条"
+    )
+    second.legal_basis.create(
+        order=2,
+        level="党中央国务院政策文件",
+        title="《关于进一步完善失信约束制度构建诚信建设长效机制的指导意见》（国办发〔2020〕49号）",
+        article="第三条第二款",
+    )
+    second.legal_basis.create(order=3, level="备忘录", title="发改财金〔2016〕1467号")
+    second.legal_basis.create(order=4, level="规范性文件", title="=SUM(A1)", article="第一条")
     MeasureFactory(
         memo=memo,
         order=3,
@@ -78,6 +90,7 @@ def _empty_the_registry_but_the_list() -> None:
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
 def test_export_then_import_into_an_empty_registry_gives_it_back(rich_registry, tmp_path, fmt):
     before = registry_state()
+    assert len(before["legal_bases"]) == 4
     path = _export(fmt, tmp_path)
     _empty_the_registry_but_the_list()
     call_command("import_memos", path, stdout=StringIO())

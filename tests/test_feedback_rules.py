@@ -38,6 +38,9 @@ def world(list_2018, today, editor):
         listed_on=today - 30 * DAY,
         expires_on=today + 700 * DAY,
     )
+    # Feedback is recorded by the division's members (issue 14).
+    for name in ("行政审批处", "人事处"):
+        Division.objects.get(name=name).members.add(editor)
     return {
         "memo": memo,
         "measure": memo.measures.get(order=1),
@@ -73,7 +76,9 @@ def _admin_post(client, world, **changes):
         "measure": world["measure"].pk,
         "subject": world["subject"].pk,
         "division": world["approvals"].pk,
+        "outcome": "applied",
         "done_on": (timezone.localdate() - 2 * DAY).isoformat(),
+        "document_number": "",
         "action": "已暂停受理其生产许可申请。",
     }
     values.update(changes)
@@ -129,6 +134,7 @@ def test_feedback_in_the_future_is_refused(world, editor_client, today):
 def test_feedback_for_a_measure_that_does_not_apply_is_refused(world, editor_client, today):
     # The subject is on the 失信企业 list, not on memo 7's list.
     other_measure = Memorandum.objects.get(seq=7).measures.get(order=1)
+    other_measure.divisions.get().members.add(world["recorder"])
     errors = _errors(
         _feedback(world, measure=other_measure, division=other_measure.divisions.get())
     )
@@ -234,3 +240,37 @@ def test_an_incomplete_feedback_gets_field_errors_not_a_crash(world):
     assert {"measure", "subject", "division"} <= set(errors)
     errors = _errors(_feedback(world, measure_id=999_999, measure=None))
     assert "measure" in errors
+
+
+# --- who records it (issue 14) ----------------------------------------------------
+
+
+def test_a_user_outside_the_division_cannot_record_its_feedback(world, django_user_model):
+    outsider = django_user_model.objects.create_user("outsider", password="pw-Registry-2018")
+    errors = _errors(_feedback(world, recorded_by=outsider))
+    assert errors == {"division": ["您不是“行政审批处”的人员，不能为该处室录入、更正或撤回反馈。"]}
+
+
+def test_an_administrator_records_feedback_for_any_division(world, administrator):
+    _feedback(world, recorded_by=administrator).full_clean()
+
+
+def test_the_admin_refuses_feedback_from_a_non_member(client, world, otp_login, editor):
+    Division.objects.get(name="行政审批处").members.remove(editor)
+    response = otp_login(client, editor).get(reverse("admin:measures_feedback_add"))
+    if response.status_code == 403:
+        pytest.skip("编辑 may not open the feedback admin")
+    response = _admin_post(client, world)
+    assert response.status_code == 200
+    assert "您不是“行政审批处”的人员" in response.content.decode()
+    assert not Feedback.objects.exists()
+
+
+def test_a_withdrawn_feedback_reopens_the_measure_and_keeps_its_history(world, today):
+    feedback = _feedback(world)
+    feedback.full_clean()
+    feedback.save()
+    assert status_for(world["subject"], today).measures[0].done
+    feedback.withdraw(world["recorder"])
+    assert not status_for(world["subject"], today).measures[0].done
+    assert [record.withdrawn_at is None for record in feedback.history.all()] == [False, True]

@@ -92,6 +92,7 @@ def shown(memo: Memorandum) -> dict:
             (measure.text, [division.name for division in measure.divisions.all()])
             for measure in memo.measures.all()
         ],
+        "basis": [measure.basis_status for measure in memo.measures.all()],
     }
 
 
@@ -101,7 +102,7 @@ def test_with_relations_gives_departments_measures_and_divisions_in_the_document
     assert shown(loaded)["measures"] == [("第一项", ["法规处"]), ("第二项", ["稽查局", "人事处"])]
 
 
-def test_with_relations_reads_every_memo_in_four_queries(memo):
+def test_with_relations_reads_every_memo_in_five_queries(memo):
     for _ in range(5):
         MeasureFactory(memo=MemorandumFactory(responsibility_list=memo.responsibility_list))
 
@@ -112,10 +113,10 @@ def test_with_relations_reads_every_memo_in_four_queries(memo):
         return len(captured)
 
     # The memos (with list, target and implementing department), their
-    # departments, their measures, the measures' divisions.
-    assert queries_to_show_them() == 4
+    # departments, their measures, the measures' divisions and legal bases.
+    assert queries_to_show_them() == 5
     MeasureFactory(memo=MemorandumFactory(responsibility_list=memo.responsibility_list))
-    assert queries_to_show_them() == 4
+    assert queries_to_show_them() == 5
 
 
 def test_with_relations_shows_only_the_measures_it_is_given(memo):

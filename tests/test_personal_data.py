@@ -171,7 +171,7 @@ def test_api_get_with_identity_number_points_to_the_post(client, editor, people)
     person = people[0]
     response = client.get(f"/api/subjects/{person.code}/")
     assert response.status_code == 400
-    assert "/api/subjects/lookup/" in response.json()["detail"]
+    assert "/api/subjects/lookup/" in response.json()["errors"][0]["detail"]
     assert person.name not in response.content.decode()
     posted = client.post(
         "/api/subjects/lookup/", {"code": person.code}, content_type="application/json"
@@ -210,7 +210,7 @@ def test_a_mistyped_credit_code_is_never_answered_not_listed(client, editor, lis
         assert f"校验位错误：最后一位应为 {right}" in body
         assert "未被列入" not in body and "没有" not in body.split("校验位错误")[1]
     api = client.post("/api/subjects/lookup/", {"code": typo}, content_type="application/json")
-    assert api.status_code == 400 and f"最后一位应为 {right}" in api.json()["detail"]
+    assert api.status_code == 400 and f"最后一位应为 {right}" in api.json()["errors"][0]["detail"]
 
 
 def test_a_mistyped_identity_number_is_never_answered_not_listed(client, editor, people):
@@ -280,7 +280,7 @@ def test_daily_identity_allowance_is_shared_by_every_channel(client, clerk, peop
     assert api.status_code == 200
     batch = client.post("/api/subjects/check/", {"codes": [people[2].code, people[3].code]},
                         content_type="application/json")  # fmt: skip
-    assert batch.status_code == 429 and "最多 3 个" in batch.json()["detail"]
+    assert batch.status_code == 429 and "最多 3 个" in batch.json()["errors"][0]["detail"]
     assert client.post("/subjects/", {"q": people[2].code}).status_code == 302
     page = client.post("/subjects/", {"q": people[3].code})
     assert page.status_code == 429 and "今天已查 3 个" in page.content.decode()

@@ -48,7 +48,8 @@ def _site_patterns():
 # What each role gets for a GET of each named URL outside the admin.
 PUBLIC = dict.fromkeys(ROLES, 200)
 STAFF_ONLY = {"anonymous": 302, "clerk": 200, "editor": 200, "administrator": 200}
-API_STAFF_ONLY = {"anonymous": 403, "clerk": 200, "editor": 200, "administrator": 200}
+# Without credentials the API answers 401 (it asks for `Api-Key`, memo_registry/api/auth.py).
+API_STAFF_ONLY = {"anonymous": 401, "clerk": 200, "editor": 200, "administrator": 200}
 EXPECTED_GET = {
     "memo_list": PUBLIC,
     "memo_export": PUBLIC,  # the public list, as a spreadsheet
@@ -76,8 +77,29 @@ EXPECTED_GET = {
     "subject_by_code": {"anonymous": 302, "clerk": 301, "editor": 301, "administrator": 301},
     "subject_feedback": {"anonymous": 302, "clerk": 405, "editor": 405, "administrator": 405},
     "api_subject_detail": API_STAFF_ONLY,
-    "api_subject_lookup": {"anonymous": 403, "clerk": 405, "editor": 405, "administrator": 405},
-    "api_subject_check": {"anonymous": 403, "clerk": 405, "editor": 405, "administrator": 405},
+    "api_subject_lookup": {"anonymous": 401, "clerk": 405, "editor": 405, "administrator": 405},
+    "api_subject_check": {"anonymous": 401, "clerk": 405, "editor": 405, "administrator": 405},
+    # Other systems only, with a key holding checks:write: people are refused.
+    "api_checks": {"anonymous": 401, "clerk": 403, "editor": 403, "administrator": 403},
+    "api_check_outcome": {"anonymous": 401, "clerk": 403, "editor": 403, "administrator": 403},
+    "api_changes": API_STAFF_ONLY,
+    # Listings managed in the browser: editors and administrators; 查阅 gets 403.
+    "listing_import": {"anonymous": 302, "clerk": 403, "editor": 200, "administrator": 200},
+    "listing_import_confirm": {"anonymous": 302, "clerk": 403, "editor": 405, "administrator": 405},
+    "listing_lift": {"anonymous": 302, "clerk": 403, "editor": 200, "administrator": 200},
+    "listing_lift_confirm": {"anonymous": 302, "clerk": 403, "editor": 405, "administrator": 405},
+    # 处室待办 and 统计 (issue 14): staff; feedback is posted, and only by the
+    # division's members (administrators: any division).
+    "work_list": STAFF_ONLY,
+    "work_export": STAFF_ONLY,
+    "work_feedback": {"anonymous": 302, "clerk": 405, "editor": 405, "administrator": 405},
+    "work_withdraw": {"anonymous": 302, "clerk": 405, "editor": 405, "administrator": 405},
+    "stats": STAFF_ONLY,
+    "stats_export": STAFF_ONLY,
+    "api_work": API_STAFF_ONLY,
+    "api_feedback": {"anonymous": 401, "clerk": 405, "editor": 405, "administrator": 405},
+    "api_feedback_withdraw": {"anonymous": 401, "clerk": 405, "editor": 405, "administrator": 405},
+    "api_stats": API_STAFF_ONLY,
 }
 
 
@@ -199,9 +221,18 @@ ADMIN_EXPECTED = {
     "subjects.targetsubject": {"anonymous": OUT, "clerk": OUT, "editor": ALL, "administrator": ALL},
     "subjects.subject": {"anonymous": OUT, "clerk": OUT, "editor": READ, "administrator": ALL},
     "subjects.listing": {"anonymous": OUT, "clerk": OUT, "editor": READ, "administrator": ALL},
+    # The publication period of each grade (公示期限): 管理员 keeps the table.
+    "subjects.publicationperiod": {
+        "anonymous": OUT,
+        "clerk": OUT,
+        "editor": NONE,
+        "administrator": ALL,
+    },
     # The change and delete pages are of a user who is no superuser.
     "auth.user": {"anonymous": OUT, "clerk": OUT, "editor": NONE, "administrator": ALL},
     "auth.group": {"anonymous": OUT, "clerk": OUT, "editor": NONE, "administrator": ALL},
+    # Client systems' API keys: 管理员 creates and revokes them.
+    "clients.clientkey": {"anonymous": OUT, "clerk": OUT, "editor": NONE, "administrator": ALL},
 }
 
 # The admin's other pages, (anonymous, clerk, editor, administrator) for each.
@@ -221,6 +252,7 @@ ADMIN_EXTRA = {
     ("subjects.targetsubject", "simple_history"): (302, 302, 200, 200),
     ("subjects.subject", "simple_history"): (302, 302, 200, 200),
     ("subjects.listing", "simple_history"): (302, 302, 200, 200),
+    ("subjects.publicationperiod", "simple_history"): (302, 302, 403, 200),
     # Setting a (non-superuser's) password is managing users.
     ("auth.user", "password_change"): (302, 302, 403, 200),
     # A device's secret and QR code: nobody's, through the admin.
@@ -248,6 +280,8 @@ def admin_world(world, clerk, editor):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from memo_registry.audit.models import AccessRecord, ImportBatch
+    from memo_registry.clients.models import ClientKey
+    from subjects.models import PublicationPeriod
 
     seen = {"user_agent": "pytest", "ip_address": "127.0.0.1", "username": "clerk"}
     seen |= {"http_accept": "text/html", "path_info": "/accounts/login/"}
@@ -260,6 +294,9 @@ def admin_world(world, clerk, editor):
     AccessRecord.objects.create(
         username="clerk", at=timezone.now(), channel=AccessRecord.Channel.PAGE, action="查看主体"
     )
+    ClientKey.objects.create_key(name="审批系统", scopes=["checks:write"])
+    # A test period, not a legal fact: the table ships empty.
+    PublicationPeriod.objects.create(severity="严重", months=12, source="测试用依据")
     objects = {"auth.user": clerk}  # not a superuser, whose pages only a superuser may change
     for model in admin.site._registry:
         label = model._meta.label_lower

@@ -128,10 +128,10 @@ def test_http_basic_failures_count_towards_lockout(client, editor, behind_one_pr
     through_proxy = {"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": ATTACKER_AT}
     for _ in range(4):
         refused = client.get("/api/memos/", **_basic("editor", "wrong"), **through_proxy)
-        assert refused.status_code == 403
+        assert refused.status_code == 401  # a wrong password: 401, as the schema says
     fifth = client.get("/api/memos/", **_basic("editor", "wrong"), **through_proxy)
     assert fifth.status_code == 429
-    assert "锁定" in fifth.json()["detail"]
+    assert "锁定" in fifth.json()["errors"][0]["detail"]
     attempt = AccessAttempt.objects.get()
     assert (attempt.username, attempt.ip_address) == ("editor", ATTACKER_AT)
 
@@ -139,7 +139,7 @@ def test_http_basic_failures_count_towards_lockout(client, editor, behind_one_pr
     # over Basic and on the sign-in page, from that address only.
     again = client.get("/api/memos/", **_basic("editor", PASSWORD), **through_proxy)
     assert again.status_code == 429
-    assert "锁定" in again.json()["detail"]
+    assert "锁定" in again.json()["errors"][0]["detail"]
     assert _through_proxy(client, "editor", PASSWORD, ATTACKER_AT).status_code == 429
     elsewhere = {"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": EDITOR_AT}
     assert client.get("/api/memos/", **_basic("editor", PASSWORD), **elsewhere).status_code == 200

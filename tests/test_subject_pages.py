@@ -105,6 +105,7 @@ def test_recording_feedback_marks_the_measure_done(staff_client, staff, flagged)
     enterprise, _ = flagged
     measure = Memorandum.objects.get(seq=7).measures.get(order=1)
     division = measure.divisions.get()
+    division.members.add(staff)  # feedback is its members' to record (issue 14)
     response = staff_client.post(
         f"/subjects/{enterprise.pk}/feedback/",
         {
@@ -155,7 +156,7 @@ def test_the_api_returns_the_documented_shape(staff_client, flagged):
 
 def test_an_invalid_code_answers_400_with_the_reason_and_an_unknown_one_404(staff_client, flagged):
     bad = staff_client.get("/api/subjects/914201000000000019/")
-    assert bad.status_code == 400 and "校验位错误" in bad.json()["detail"]
+    assert bad.status_code == 400 and "校验位错误" in bad.json()["errors"][0]["detail"]
     assert staff_client.get("/api/subjects/12345/").status_code == 400
     assert staff_client.get(f"/api/subjects/{valid_uscc(99)}/").status_code == 404
     assert staff_client.get("/subjects/914201000000000019/").status_code == 404

@@ -320,7 +320,7 @@ def test_oversized_upload_is_refused_before_it_is_read(settings, tmp_path, path,
     assert client.read_bytes == 0  # not a byte of the body was read
     assert list(tmp_path.iterdir()) == []  # nor written anywhere
     if path.startswith("/api/"):
-        message = json.loads(response.content)["detail"]
+        message = json.loads(response.content)["errors"][0]["detail"]
         assert "超过了上限 2.0 MB" in message
     else:
         message = html.unescape(response.content.decode())

@@ -12,6 +12,12 @@ from import_export.results import RowResult
 from measures.models import Measure
 from memo_registry.admin.concurrency import VersionedAdminMixin, VersionedInlineMixin
 from memo_registry.admin.history import ReadableHistoryAdmin, changes_of
+from memo_registry.admin.legal_basis import (
+    LEGAL_BASIS_FIELD,
+    LegalBasisFieldMixin,
+    legal_basis_field,
+    legal_basis_history,
+)
 from memo_registry.imports.memos.resource import (
     CsvDownload,
     MemoListResource,
@@ -24,8 +30,11 @@ from memo_registry.lib.text import canonical_doc_number, squeeze
 from memos.models import Department, Memorandum, ResponsibilityList
 
 
-class MeasureInlineForm(forms.ModelForm):
-    """A measure row of the memo page: a new row's 顺序 may stay empty."""
+class MeasureInlineForm(LegalBasisFieldMixin, forms.ModelForm):
+    """A measure row of the memo page: a new row's 顺序 may stay empty; its
+    legal bases are typed as text (``层级：标题 条款``, several separated by ；)."""
+
+    legal_basis_text = legal_basis_field()
 
     class Meta:
         model = Measure
@@ -65,7 +74,7 @@ class MeasureInline(VersionedInlineMixin, admin.TabularInline):
     form = MeasureInlineForm
     formset = MeasureFormSet
     extra = 0
-    fields = ["order", "text", "divisions"]
+    fields = ["order", "text", "divisions", LEGAL_BASIS_FIELD]
     autocomplete_fields = ["divisions"]
     # Each row links to the measure's own page, whose 历史 shows who changed
     # its text or its divisions, and when.
@@ -159,7 +168,18 @@ class MemorandumAdmin(
             "部门与对象",
             {"fields": ["initiating_departments", "implementing_department", "target_subject"]},
         ),
-        ("职能与状态", {"fields": ["no_function", "no_function_note", "status", "repealed_on"]}),
+        (
+            "职能与状态",
+            {
+                "fields": [
+                    "no_function",
+                    "no_function_note",
+                    "status",
+                    "repealed_on",
+                    "effective_on",
+                ]
+            },
+        ),
     ]
 
     def get_changeform_initial_data(self, request):
@@ -167,6 +187,8 @@ class MemorandumAdmin(
         # department that implements most of that list's memos, and takes the
         # next 序号; each can be changed before saving.
         initial = super().get_changeform_initial_data(request)
+        # A memo added to a list takes effect the day it is added (issue 14).
+        initial.setdefault("effective_on", timezone.localdate())
         current = ResponsibilityList.current()
         if current is None:
             return initial
@@ -192,7 +214,11 @@ class MemorandumAdmin(
             .select_related("history_user")
             .order_by("-history_date", "-history_id")[:200]
         )
-        extra_context = {**(extra_context or {}), "measure_history": changes_of(Measure, records)}
+        extra_context = {
+            **(extra_context or {}),
+            "measure_history": changes_of(Measure, records),
+            "legal_basis_history": legal_basis_history(object_id),
+        }
         return super().history_view(request, object_id, extra_context)
 
     def get_search_results(self, request, queryset, search_term):

@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from memo_registry.admin.concurrency import VersionedAdminMixin, VersionedInlineMixin
 from memo_registry.admin.history import ReadableHistory, ReadableHistoryAdmin
+from memo_registry.admin.listing_life import LISTING_FIELDSETS, ObjectionInline, RepairInline
 from memo_registry.services import access
 from subjects.codes import PERSON, compact, mask
 from subjects.models import Listing, Subject, TargetSubject
@@ -150,12 +151,15 @@ class ListingAdmin(VersionedAdminMixin, ReadableHistoryAdmin):
         "lifted_on",
         "in_force",
     ]
-    list_filter = ["target_subject"]
-    search_fields = ["subject__name", "=subject__code"]
+    list_filter = ["target_subject", "severity", "decision_suspended", "end_reason"]
+    search_fields = ["subject__name", "=subject__code", "=decision_number"]
     autocomplete_fields = ["subject", "target_subject"]
     list_select_related = ["subject", "target_subject"]
     date_hierarchy = "listed_on"
     show_full_result_count = False
+    # The listing's life (issue 15): memo_registry/admin/listing_life.py.
+    fieldsets = LISTING_FIELDSETS
+    inlines = [ObjectionInline, RepairInline]
 
     @admin.display(boolean=True, description="今天有效")
     def in_force(self, obj):

@@ -16,10 +16,15 @@ The roles' permissions come from ``memo_registry/roles.py`` (``sync_roles``),
 so nothing a 管理员 does needs to change them.
 """
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
+
+from measures.models import Division
 
 User = get_user_model()
 
@@ -27,7 +32,38 @@ SUPERUSER_ONLY_USER_FIELDS = ("is_superuser", "user_permissions")
 SUPERUSER_ONLY_GROUP_FIELDS = ("permissions",)
 
 
+class UserChangeWithDivisions(UserChangeForm):
+    """The user's page also says which divisions (处室) the user belongs to."""
+
+    divisions = forms.ModelMultipleChoiceField(
+        queryset=Division.objects.order_by("name"),
+        required=False,
+        label="所属处室",
+        help_text="处室人员在“处室待办”中看到本处室的待办事项，并为本处室录入反馈。",
+        widget=FilteredSelectMultiple("处室", is_stacked=False),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["divisions"].initial = self.instance.divisions.all()
+
+
 class RegistryUserAdmin(UserAdmin):
+    form = UserChangeWithDivisions
+    fieldsets = (*UserAdmin.fieldsets, ("所属处室", {"fields": ("divisions",)}))
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if "divisions" in form.cleaned_data:
+            # From each division's side, so that its history records the change.
+            user = form.instance
+            chosen, current = set(form.cleaned_data["divisions"]), set(user.divisions.all())
+            for division in chosen - current:
+                division.members.add(user)
+            for division in current - chosen:
+                division.members.remove(user)
+
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
         if obj is not None and not request.user.is_superuser:

@@ -5,12 +5,17 @@ the same lookup as ``/lookup/`` (``memo_registry.services.lookup``) and the same
 memo JSON as the json export (``memo_registry.services.memo_json``); this module
 only shapes the answers and documents them for ``/api/schema/``.
 
-Errors: an unknown ``kind`` or ``list`` answers 400 with the messages by
-parameter (``{"kind": ["…"]}``); a missing ``q`` of the lookup answers 400;
-an unknown memo id or a page past the end answers 404 (``{"detail": "…"}``).
-Unknown department or division names are not errors: no memo matches them.
+Errors, in the API's one shape (memo_registry/api/errors.py): an unknown
+``kind``, a parameter given twice or a boolean other than true/false answers
+400 naming the parameter (memo_registry/api/params.py); a missing ``q`` of the
+lookup answers 400, a ``q`` that is nothing but control characters or spaces
+finds nothing (200, no results); a ``list`` no responsibility list has, an
+unknown memo id or a page past the end answers 404.  Unknown department or
+division names are not errors: no memo matches them.  A request with an API
+key needs the scope ``memos:read``.
 """
 
+from django_filters import BooleanFilter
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -18,9 +23,14 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from memo_registry.api.auth import KeyScopes
+from memo_registry.api.errors import ErrorResponseSerializer
+from memo_registry.api.params import check_params
 from memo_registry.services.lookup import MATCH_LABELS, measures_for_listing
 from memo_registry.services.memo_json import MemoSerializer
 from memo_registry.services.memos import MemoFilterSet, current_list
@@ -35,7 +45,9 @@ class LookupResultSerializer(MemoSerializer):
         source="lookup_match",
         choices=list(MATCH_LABELS.items()),
         read_only=True,
-        help_text="匹配方式，由好到次：label（名单名称相同）、label_contains、initials、definition。",
+        help_text="匹配方式，由好到次："
+        + "、".join(f"{key}（{label}）" for key, label in MATCH_LABELS.items())
+        + "。",
     )
 
     class Meta(MemoSerializer.Meta):
@@ -61,34 +73,20 @@ class QueryTextField(serializers.CharField):
 
 class LookupQuerySerializer(serializers.Serializer):
     q = QueryTextField(
+        allow_blank=True,
         help_text=(
             "名单名称或其中的词（如“失信被执行人”“海关失信”），或名单名称的拼音首字母（sxbzxr）。"
             f"控制字符被去掉，超过 {MAX_QUERY_LENGTH} 个字符的部分不用。"
         ),
     )
 
-    def validate_q(self, value):
-        if not value:
-            raise serializers.ValidationError("请输入名单名称或其中的词。")
-        return value
 
-
-class FilterErrorSerializer(serializers.Serializer):
-    """The messages of the parameters that were refused, by parameter name."""
-
-    kind = serializers.ListField(child=serializers.CharField(), required=False)
-    list = serializers.ListField(child=serializers.CharField(), required=False)
-
-
-class LookupErrorSerializer(serializers.Serializer):
-    q = serializers.ListField(child=serializers.CharField())
-
-
-class DetailSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-NOT_FOUND = OpenApiResponse(DetailSerializer, description="没有该备忘录，或页码超出范围。")
+NOT_FOUND = OpenApiResponse(ErrorResponseSerializer, description="没有该备忘录，或页码超出范围。")
+# Every parameter of the list takes one value; its booleans take true or false.
+MEMO_PARAMS = (*MemoFilterSet.base_filters, "page")
+MEMO_BOOLEANS = tuple(
+    name for name, field in MemoFilterSet.base_filters.items() if isinstance(field, BooleanFilter)
+)
 
 
 @extend_schema(
@@ -100,15 +98,27 @@ NOT_FOUND = OpenApiResponse(DetailSerializer, description="没有该备忘录，
     responses={
         200: MemoSerializer(many=True),
         400: OpenApiResponse(
-            FilterErrorSerializer,
-            description="参数无效：未知的 kind，或没有该文号的清单。",
+            ErrorResponseSerializer,
+            description="参数无效：未知的 kind 或 basis_status，参数重复，或 include_repealed 不是 true/false。",
             examples=[
                 OpenApiExample(
-                    "未知类型", value={"kind": ["选择一个有效的选项。 x 不在可用的选项中。"]}
+                    "未知类型",
+                    value={
+                        "type": "validation_error",
+                        "errors": [
+                            {
+                                "code": "invalid_choice",
+                                "detail": "选择一个有效的选项。 x 不在可用的选项中。",
+                                "attr": "kind",
+                            }
+                        ],
+                    },
                 )
             ],
         ),
-        404: NOT_FOUND,
+        404: OpenApiResponse(
+            ErrorResponseSerializer, description="没有该文号的责任清单，或页码超出范围。"
+        ),
     },
 )
 class MemoListAPI(generics.ListAPIView):
@@ -116,6 +126,22 @@ class MemoListAPI(generics.ListAPIView):
     queryset = Memorandum.objects.with_relations()
     filter_backends = [DjangoFilterBackend]
     filterset_class = MemoFilterSet
+    # Public: AllowAny tells the schema that no credentials are needed.
+    permission_classes = [AllowAny, KeyScopes]
+    required_scopes = ("memos:read",)
+
+    def list(self, request, *args, **kwargs):
+        check_params(request, single=MEMO_PARAMS, booleans=MEMO_BOOLEANS)
+        return super().list(request, *args, **kwargs)
+
+    def filter_queryset(self, queryset):
+        try:
+            return super().filter_queryset(queryset)
+        except serializers.ValidationError as error:
+            # A list that does not exist is a resource that is not there.
+            if isinstance(error.detail, dict) and "list" in error.detail:
+                raise NotFound(str(error.detail["list"][0])) from None
+            raise
 
 
 @extend_schema(
@@ -126,6 +152,9 @@ class MemoListAPI(generics.ListAPIView):
 class MemoDetailAPI(generics.RetrieveAPIView):
     serializer_class = MemoSerializer
     queryset = Memorandum.objects.with_relations()
+    # Public: AllowAny tells the schema that no credentials are needed.
+    permission_classes = [AllowAny, KeyScopes]
+    required_scopes = ("memos:read",)
 
 
 @extend_schema(
@@ -138,11 +167,16 @@ class MemoDetailAPI(generics.RetrieveAPIView):
     parameters=[LookupQuerySerializer],
     responses={
         200: LookupAnswerSerializer,
-        400: OpenApiResponse(LookupErrorSerializer, description="缺少 q，或 q 为空。"),
+        400: OpenApiResponse(ErrorResponseSerializer, description="缺少 q、q 为空，或 q 重复。"),
     },
 )
 class LookupAPI(APIView):
+    # Public: AllowAny tells the schema that no credentials are needed.
+    permission_classes = [AllowAny, KeyScopes]
+    required_scopes = ("memos:read",)
+
     def get(self, request):
+        check_params(request, single=("q",))
         params = LookupQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         responsibility_list = current_list(request)

@@ -1,11 +1,12 @@
 """JSON API about flagged subjects: one subject today, and a batch check.
 
-Signed-in users who may view subjects (session, or HTTP Basic for other systems);
+Signed-in users who may view subjects (session or HTTP Basic), and other
+systems with an API key holding ``subjects:read`` (memo_registry/api/auth.py);
 people's identity numbers are masked unless the user may see them in full.
 """
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -13,16 +14,23 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.utils import html
 from rest_framework.views import APIView
 
+from measures.models import BasisStatus
+from memo_registry.api.errors import ErrorResponseSerializer, LimitReached, code_error
+from memo_registry.api.params import CREDIT_CODE_FORMAT, CodeField, StrictCharField, check_params
 from memo_registry.audit.models import AccessRecord
 from memo_registry.services import access
 from memo_registry.services.batch_check import MAX_CODES, check_codes
-from memo_registry.services.lookup import SubjectStatus, status_for
-from subjects.codes import parse_code
-from subjects.models import Subject
+from memo_registry.services.listing_life import life_fields, with_life
+from memo_registry.services.lookup import SubjectStatus, day_written, status_for
+from memo_registry.services.memo_json import BASIS_STATUS_HELP, LegalBasisSerializer, basis_fields
+from subjects.codes import parse_leniently
+from subjects.models import EndReason, Severity, Subject
 
 
 class CanViewSubjects(BasePermission):
@@ -38,6 +46,20 @@ class CanViewSubjects(BasePermission):
         )
 
 
+class ObjectionSerializer(serializers.Serializer):
+    received_on = serializers.DateField(help_text="收到异议的日期。")
+    decided_on = serializers.DateField(allow_null=True, help_text="决定日期；未决定时为 null。")
+    upheld = serializers.BooleanField(allow_null=True, help_text="异议是否成立；未决定时为 null。")
+    note = serializers.CharField()
+
+
+class RepairSerializer(serializers.Serializer):
+    applied_on = serializers.DateField(help_text="修复申请日期。")
+    decided_on = serializers.DateField(allow_null=True, help_text="决定日期；未决定时为 null。")
+    result = serializers.CharField(help_text="准予修复、不予修复；未决定时为空。")
+    note = serializers.CharField()
+
+
 class ListingSerializer(serializers.Serializer):
     doc_number = serializers.CharField(allow_null=True, help_text="列入依据对应的现行备忘录文号")
     doc_numbers = serializers.ListField(child=serializers.CharField())
@@ -49,6 +71,32 @@ class ListingSerializer(serializers.Serializer):
     lifted_on = serializers.DateField(allow_null=True)
     lift_reason = serializers.CharField()
     in_force = serializers.BooleanField()
+    # The listing's life (issue 15); in the subject answer only.
+    decision_number = serializers.CharField(required=False, help_text="认定文书号；未录入时为空。")
+    decision_authority = serializers.CharField(required=False, help_text="认定机关（即 source）。")
+    decided_on = serializers.DateField(required=False, allow_null=True, help_text="认定日期。")
+    severity = serializers.ChoiceField(
+        choices=[("", "未录入"), *Severity.choices],
+        required=False,
+        help_text="失信程度：轻微、一般或严重；未录入时为空。",
+    )
+    notified_on = serializers.DateField(required=False, allow_null=True, help_text="告知日期。")
+    decision_suspended = serializers.BooleanField(
+        required=False, help_text="认定决定是否暂停执行；暂停期间不带来措施。"
+    )
+    publication_end = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="公示截止日期：录入的，或按失信程度的公示期限计算；都没有时为 null。",
+    )
+    end_reason = serializers.ChoiceField(
+        choices=[("", "未移出"), *EndReason.choices],
+        required=False,
+        help_text="移出类型：期满、信用修复、撤销或更正；未移出时为空。",
+    )
+    objection_pending = serializers.BooleanField(required=False, help_text="是否有未决定的异议。")
+    objections = ObjectionSerializer(many=True, required=False)
+    repairs = RepairSerializer(many=True, required=False)
 
 
 class ApplicableMeasureSerializer(serializers.Serializer):
@@ -57,6 +105,8 @@ class ApplicableMeasureSerializer(serializers.Serializer):
     order = serializers.IntegerField()
     text = serializers.CharField()
     divisions = serializers.ListField(child=serializers.CharField())
+    legal_basis = LegalBasisSerializer(many=True, help_text="实施依据；未录入时为空列表。")
+    basis_status = serializers.ChoiceField(choices=BasisStatus.values, help_text=BASIS_STATUS_HELP)
     done = serializers.BooleanField()
 
 
@@ -71,7 +121,7 @@ class SubjectStatusSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Subject.Kind.choices)
     name = serializers.CharField()
     checksum_exception = serializers.BooleanField()
-    on = serializers.DateField(help_text="以哪一天计算（今天）")
+    on = serializers.DateField(help_text="以哪一天计算：今天，或请求中 on 所指的某一天")
     listed = serializers.BooleanField(help_text="当天是否有有效的名单记录")
     listings = ListingSerializer(many=True)
     measures = ApplicableMeasureSerializer(many=True)
@@ -102,6 +152,8 @@ def status_payload(status: SubjectStatus, user, on) -> dict:
                 "lifted_on": listing.lifted_on,
                 "lift_reason": listing.lift_reason,
                 "in_force": listing.in_force,
+                # Prepared by with_life (the subject answer), not for a batch.
+                **(life_fields(listing) if hasattr(listing, "publication_periods") else {}),
             }
         )
     return {
@@ -119,6 +171,7 @@ def status_payload(status: SubjectStatus, user, on) -> dict:
                 "order": item.measure.order,
                 "text": item.measure.text,
                 "divisions": [division.name for division in item.divisions],
+                **basis_fields(item.measure),
                 "done": item.done,
             }
             for item in status.measures
@@ -134,12 +187,15 @@ def status_payload(status: SubjectStatus, user, on) -> dict:
     }
 
 
-_ERROR = inline_serializer("Error", {"detail": serializers.CharField()})
+# Every error in the API's one shape (memo_registry/api/errors.py).
+_ERROR = ErrorResponseSerializer
 
 
 _DETAIL_RESPONSES = {
     200: SubjectStatusSerializer,
-    400: OpenApiResponse(_ERROR, description="代码无效（长度、字符或校验位）"),
+    400: OpenApiResponse(
+        _ERROR, description="代码无效（长度、字符或校验位），或 on 不是有效日期、晚于今天"
+    ),
     401: OpenApiResponse(_ERROR, description="未登录"),
     403: OpenApiResponse(_ERROR, description="非工作人员"),
     404: OpenApiResponse(_ERROR, description="登记簿中没有这个主体"),
@@ -147,29 +203,85 @@ _DETAIL_RESPONSES = {
 }
 
 
-def _answer_one(request, raw: str, action: str) -> Response:
-    """The subject answer for one code, recorded as a look-up."""
-    parsed, error = _parse(raw)
+def resolve_code(request, raw: str, action: str):
+    """(parsed code, what was asked, the subject or None) for one code, or
+    the error answered: 400 for a code refused (with the check-character
+    message), 429 past the limits on identity numbers; each recorded."""
+    parsed, error = parse_leniently(raw)
     asked = [access.asked(raw)]
     if parsed is None:
         access.record(request, AccessRecord.Channel.API, action, asked, counted=False)
-        return Response({"detail": error}, status=400)
+        raise code_error(error)
     subject = Subject.objects.filter(code=parsed.value).first()
     if error and (subject is None or not subject.checksum_exception):
         # A failing check character is accepted only for a pilot code an
         # administrator registered as an exception; a typo says nothing
         # about listings.
         access.record(request, AccessRecord.Channel.API, action, asked, counted=False)
-        return Response({"detail": error}, status=400)
+        raise code_error(error)
     refused = access.refusal(request.user, asked)
     if refused:
         access.record(request, AccessRecord.Channel.API, action, asked, refused=refused)
-        return Response({"detail": refused}, status=429)
+        raise LimitReached(refused)
+    return parsed, asked, subject
+
+
+class DayField(serializers.DateField):
+    """``on``: a day written ``YYYY-MM-DD`` (the schema's ``format: date``),
+    not after today.  Given empty (``?on=``, ``"on": ""``) it is refused like
+    any other text that is not a date; left out, it is today."""
+
+    def get_value(self, dictionary):
+        # DRF reads an empty query value of a field that is not required
+        # as "not given"; the schema says a date, so it is refused instead.
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+    def to_internal_value(self, value):
+        try:
+            return day_written(
+                value if isinstance(value, str) else str(value), timezone.localdate()
+            )
+        except ValueError as error:
+            raise serializers.ValidationError(str(error), code="invalid") from None
+
+
+class OnDaySerializer(serializers.Serializer):
+    """``on``: what applied on that day (listings and memos in force then), for
+    disputes about past decisions; today when left out."""
+
+    on = DayField(
+        required=False,
+        help_text=(
+            "按哪一天回答（YYYY-MM-DD）：当天有效的名单记录和备忘录；省略则为今天。"
+            "不能晚于今天：以后某一天适用什么尚不可知，晚于今天的日期答 400。"
+        ),
+    )
+
+    def day(self):
+        return self.validated_data.get("on") or timezone.localdate()
+
+
+_ON_PARAMETER = OpenApiParameter(
+    "on",
+    OpenApiTypes.DATE,
+    OpenApiParameter.QUERY,
+    required=False,
+    description=OnDaySerializer().fields["on"].help_text,
+)
+
+
+def _answer_one(request, raw: str, action: str, on) -> Response:
+    """The subject answer for one code on the day ``on``, recorded as a look-up."""
+    if on != timezone.localdate():
+        action = f"{action}（{on}）"
+    parsed, asked, subject = resolve_code(request, raw, action)
     if subject is None:
         access.record(request, AccessRecord.Channel.API, action, asked)
-        return Response({"detail": f"登记簿中没有主体 {parsed.value}。"}, status=404)
-    on = timezone.localdate()
+        raise NotFound(f"登记簿中没有主体 {parsed.value}。")
     status = status_for(subject, on)
+    with_life(status.listings)
     access.record(request, AccessRecord.Channel.API, action, asked, listed=int(status.listed))
     return Response(SubjectStatusSerializer(status_payload(status, request.user, on)).data)
 
@@ -178,62 +290,55 @@ class SubjectDetailAPI(APIView):
     permission_classes = [CanViewSubjects]
 
     @extend_schema(
-        summary="一个企业今天适用的措施（按统一社会信用代码）",
+        summary="一个企业今天（或 on 那天）适用的措施（按统一社会信用代码）",
         description=(
             "统一社会信用代码是公开信息，可放在路径中。身份证号码不得放在网址里"
             "（会留在各级日志中）：请用 POST /api/subjects/lookup/，此处对身份证号码答 400。"
         ),
         parameters=[
-            OpenApiParameter("code", str, OpenApiParameter.PATH, description="统一社会信用代码")
+            OpenApiParameter(
+                "code",
+                {"type": "string", "format": CREDIT_CODE_FORMAT},
+                OpenApiParameter.PATH,
+                description="统一社会信用代码（18 位，校验位须正确）",
+            ),
+            _ON_PARAMETER,
         ],
         responses=_DETAIL_RESPONSES,
     )
     def get(self, request, code: str):
         if access.asked(code).is_identity:
-            return Response(
-                {
-                    "detail": "身份证号码不能放在网址里：请改用 POST /api/subjects/lookup/，"
-                    '请求体为 {"code": "…"}。'
-                },
-                status=400,
+            raise code_error(
+                "身份证号码不能放在网址里：请改用 POST /api/subjects/lookup/，"
+                '请求体为 {"code": "…"}。'
             )
-        return _answer_one(request, code, "接口查询")
+        check_params(request, single=("on",))
+        day = OnDaySerializer(data=request.query_params)
+        day.is_valid(raise_exception=True)
+        return _answer_one(request, code, "接口查询", day.day())
 
 
-class LookupRequestSerializer(serializers.Serializer):
-    code = serializers.CharField(
-        max_length=64, trim_whitespace=False, help_text="统一社会信用代码或身份证号码"
-    )
+class LookupRequestSerializer(OnDaySerializer):
+    code = CodeField(max_length=64, trim_whitespace=False, help_text="统一社会信用代码或身份证号码")
 
 
 class SubjectLookupAPI(APIView):
     permission_classes = [CanViewSubjects]
 
     @extend_schema(
-        summary="一个主体今天适用的措施（代码放在请求体中）",
+        summary="一个主体今天（或 on 那天）适用的措施（代码放在请求体中）",
         request=LookupRequestSerializer,
         responses=_DETAIL_RESPONSES,
     )
     def post(self, request):
         payload = LookupRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        return _answer_one(request, payload.validated_data["code"], "接口查询")
+        return _answer_one(request, payload.validated_data["code"], "接口查询", payload.day())
 
 
-def _parse(code: str):
-    """(parsed code or None, the strict check's error message or None)."""
-    try:
-        return parse_code(code), None
-    except ValidationError as strict:
-        try:
-            return parse_code(code, allow_bad_checksum=True), strict.messages[0]
-        except ValidationError:
-            return None, strict.messages[0]
-
-
-class CheckRequestSerializer(serializers.Serializer):
+class CheckRequestSerializer(OnDaySerializer):
     codes = serializers.ListField(
-        child=serializers.CharField(allow_blank=True, max_length=64, trim_whitespace=False),
+        child=StrictCharField(allow_blank=True, max_length=64, trim_whitespace=False),
         max_length=MAX_CODES,
         help_text=f"要比对的代码，最多 {MAX_CODES} 个",
     )
@@ -263,7 +368,7 @@ class SubjectCheckAPI(APIView):
                 "CheckResponse",
                 {"on": serializers.DateField(), "results": CheckResultSerializer(many=True)},
             ),
-            400: OpenApiResponse(description="请求格式不对"),
+            400: OpenApiResponse(_ERROR, description="请求格式不对，或 on 不是有效日期、晚于今天"),
             401: OpenApiResponse(_ERROR, description="未登录"),
             403: OpenApiResponse(_ERROR, description="非工作人员"),
             429: OpenApiResponse(_ERROR, description="超出每日身份证号码查询上限"),
@@ -279,8 +384,8 @@ class SubjectCheckAPI(APIView):
             access.record(
                 request, AccessRecord.Channel.BATCH, "接口批量比对", asked, refused=refused
             )
-            return Response({"detail": refused}, status=429)
-        on = timezone.localdate()
+            raise LimitReached(refused)
+        on = payload.day()
         checked = check_codes(codes, on)
         access.record(
             request,

@@ -24,13 +24,17 @@ class ImportBatch(models.Model):
     class Kind(models.TextChoices):
         MEMOS = "memos", "备忘录清单"
         SUBJECTS = "subjects", "失信/守信主体名单"
+        LIFTING = "lifting", "批量移出名单（信用修复）"
 
     kind = models.CharField("类别", max_length=16, choices=Kind.choices)
     file_name = models.CharField("文件名", max_length=255)
     sha256 = models.CharField("SHA-256", max_length=64)
     user = _user_field("操作人", related_name="import_batches")
     source = models.CharField(
-        "方式", max_length=16, default="command", help_text="command（命令行）或 admin（管理后台）"
+        "方式",
+        max_length=16,
+        default="command",
+        help_text="command（命令行）、admin（管理后台）或 page（网页上传）",
     )
     started_at = models.DateTimeField("开始时间", auto_now_add=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
@@ -40,6 +44,9 @@ class ImportBatch(models.Model):
         verbose_name = "导入记录"
         verbose_name_plural = "导入记录"
         ordering = ["-started_at", "-id"]
+        # The listing pages (memo_registry/web/listings.py): upload a listings
+        # sheet, or a sheet of listings to lift, preview it and confirm.
+        permissions = [("upload_listings", "可在网页导入名单、批量移出")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.file_name}（{self.started_at:%Y-%m-%d %H:%M}）"
@@ -63,6 +70,9 @@ class AccessRecord(models.Model):
         API = "api", "接口"
         BATCH = "batch", "批量比对"
         ADMIN = "admin", "管理后台"
+        # Another system through an API key (memo_registry/clients/): the
+        # record names the client system and the key's prefix, not a user.
+        SYSTEM = "system", "对接系统"
 
     user = _user_field("用户", related_name="+")
     # Kept beside the key, so the record still names the user once the
@@ -84,6 +94,9 @@ class AccessRecord(models.Model):
     listed_count = models.PositiveIntegerField("在名单上的个数", default=0)
     refused = models.CharField("拒绝原因", max_length=200, blank=True)
     client_ip = models.GenericIPAddressField("客户端地址", null=True, blank=True)
+    api_key_prefix = models.CharField(
+        "接口密钥前缀", max_length=8, blank=True, help_text="对接系统查询时所用密钥的前缀。"
+    )
 
     class Meta:
         verbose_name = "查询记录"

@@ -54,7 +54,9 @@ def refusal(request, size: int | None) -> HttpResponse:
         f"{mebibytes(settings.IMPORT_MAX_BYTES)}），未接收。请拆分文件后再上传。"
     )
     if request.path_info.startswith("/api/"):
-        return JsonResponse({"detail": message}, status=413)
+        # The API's one error shape (memo_registry/api/errors.py).
+        error = {"code": "request_too_large", "detail": message, "attr": None}
+        return JsonResponse({"type": "client_error", "errors": [error]}, status=413)
     page = render_to_string("413.html", {"message": message})
     return HttpResponse(page, status=413)
 

@@ -72,6 +72,24 @@ def _squeezed_run(match: re.Match) -> str:
 RAW_CHARS_PER_CHAR = 4
 
 
+# A half-width comma or pair of brackets inside Chinese text: what a PDF
+# conversion leaves where the document prints full-width ones.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff"
+_COMMA_IN_CHINESE = re.compile(rf"(?<=[{_HAN}]),(?=[{_HAN}])")
+_BRACKETS_IN_CHINESE = re.compile(rf"(?<=[{_HAN}])\(([^()]*[{_HAN}][^()]*)\)")
+
+
+def chinese_punctuation(text: str) -> str:
+    """Half-width punctuation inside Chinese text made full-width, as Chinese
+    documents print it (GB/T 15834): a comma between two Chinese characters
+    (``对象,加大`` → ``对象，加大``), brackets after a Chinese character around
+    Chinese text (``法定代表人(负责人)`` → ``法定代表人（负责人）``).  Numbers,
+    Latin text and a 文号's year (``发改财金(2016)``, see
+    :func:`canonical_doc_number`) are left as they are."""
+    text = _COMMA_IN_CHINESE.sub("，", text)
+    return _BRACKETS_IN_CHINESE.sub(r"（\1）", text)
+
+
 def squeeze_to(text: str | None, limit: int) -> str:
     """:func:`squeeze`, cut to ``limit`` characters.
 

@@ -65,10 +65,21 @@ def _start_of_today() -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
 
 
+def _records_of(user):
+    """The look-up records of ``user``: a person's, or a client system's by its
+    key (``memo_registry.api.auth.KeyUser``), which counts against the same limits."""
+    api_key = getattr(user, "api_key", None)
+    if api_key is not None:
+        return AccessRecord.objects.filter(user=None, api_key_prefix=api_key.prefix)
+    return AccessRecord.objects.filter(user=user)
+
+
 def identity_checks_today(user) -> int:
-    total = AccessRecord.objects.filter(user=user, at__gte=_start_of_today(), refused="").aggregate(
-        total=Sum("identity_count")
-    )["total"]
+    total = (
+        _records_of(user)
+        .filter(at__gte=_start_of_today(), refused="")
+        .aggregate(total=Sum("identity_count"))["total"]
+    )
     return total or 0
 
 
@@ -101,9 +112,11 @@ def refusal(user, codes: Iterable[Asked]) -> str:
 
 def _identities_asked_today(user) -> set[str]:
     numbers: set[str] = set()
-    for codes in AccessRecord.objects.filter(
-        user=user, at__gte=_start_of_today(), refused="", identity_count__gt=0
-    ).values_list("codes", flat=True):
+    for codes in (
+        _records_of(user)
+        .filter(at__gte=_start_of_today(), refused="", identity_count__gt=0)
+        .values_list("codes", flat=True)
+    ):
         numbers.update(item["code"] for item in codes if item.get("kind") == PERSON)
     return numbers
 
@@ -121,19 +134,26 @@ def record(
 ) -> AccessRecord:
     """Write the look-up record for this request.  ``counted``: the codes
     were checked against the register (a page opened by its key, or a
-    mistyped code, checks nothing and does not count against the allowance)."""
-    user = request.user if request.user.is_authenticated else None
+    mistyped code, checks nothing and does not count against the allowance).
+    A request with an API key is recorded for its client system (channel
+    对接系统, the system's name and the key's prefix)."""
+    asker = request.user
+    api_key = getattr(asker, "api_key", None)
+    if api_key is not None:
+        channel = AccessRecord.Channel.SYSTEM
+    user = asker if asker.is_authenticated and api_key is None else None
     identities = {item.code for item in codes if item.is_identity}
     kept = codes if len(codes) <= MAX_CODES_KEPT else []
     if not kept and codes and not file_sha256:
         file_sha256 = codes_sha256(codes)
-    if not kept and user is not None and not user.has_perm(FULL_IDENTITY):
+    if not kept and asker.is_authenticated and not asker.has_perm(FULL_IDENTITY):
         # The daily probe check reads back the identity numbers a limited
         # user checked (at most IDENTITY_CHECKS_PER_DAY of them).
         kept = [item for item in codes if item.is_identity]
     return AccessRecord.objects.create(
         user=user,
-        username=user.get_username() if user else "",
+        username=asker.get_username() if asker.is_authenticated else "",
+        api_key_prefix=api_key.prefix if api_key is not None else "",
         at=timezone.now(),
         channel=channel,
         action=action,

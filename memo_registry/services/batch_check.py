@@ -17,12 +17,12 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
-from memo_registry.imports import listings
+from memo_registry.imports.errors import ImportFailed
+from memo_registry.imports.header import Columns, find_header
+from memo_registry.imports.listings.columns import CODE_KEYS, COLUMNS
 from memo_registry.lib import spreadsheet
-from memo_registry.lib.text import search_key
+from memo_registry.lib.spreadsheet import cell_text
 from memo_registry.services.lookup import SubjectStatus, statuses_for
 from subjects.codes import compact, parse_code
 from subjects.models import Subject
@@ -34,9 +34,12 @@ MAX_CODES = settings.BATCH_CHECK_MAX_CODES
 # (looked for in the first 30 rows), blank rows.
 _OTHER_ROWS = 100
 # The code column goes by the names the listing import knows it by.
-_CODE_HEADERS = {
-    search_key(alias) for key in ("uscc", "id_number", "code") for alias in listings.COLUMNS[key]
-}
+CODE_HEADER = Columns(
+    names={key: COLUMNS[key][0] for key in CODE_KEYS},
+    aliases={key: tuple(COLUMNS[key]) for key in CODE_KEYS},
+    required=(("统一社会信用代码或证件号码", CODE_KEYS),),
+    search_rows=30,
+)
 ADDED_HEADERS = [
     "比对结果",
     "代码校验",
@@ -45,6 +48,8 @@ ADDED_HEADERS = [
     "适用措施及责任处室",
     "未反馈措施数",
 ]
+# Widths of the added columns, in characters (a Chinese character is about two).
+ADDED_WIDTHS = [14, 40, 24, 48, 80, 12]
 
 
 class CheckFileError(Exception):
@@ -74,7 +79,7 @@ def check_codes(raw_codes: Iterable, on: datetime.date) -> list[CheckResult]:
             parsed.append((text, code, None))
         except ValidationError as error:
             # A pilot code registered as an exception is still a known subject.
-            parsed.append((text, compact(raw), error.messages[0]))
+            parsed.append((text, compact(raw), _number_lost(raw) or error.messages[0]))
     wanted = sorted({code for _, code, _ in parsed if code})
     subjects: dict[str, Subject] = {}
     for start in range(0, len(wanted), 900):
@@ -100,17 +105,34 @@ def check_codes(raw_codes: Iterable, on: datetime.date) -> list[CheckResult]:
     return results
 
 
-def _find_code_column(rows: list[tuple[int, list]]) -> tuple[int | None, int]:
-    """(index of the header row in ``rows`` or None, code column)."""
-    for position, (_, cells) in enumerate(rows[:30]):
-        for column, cell in enumerate(cells):
-            if search_key("" if cell is None else str(cell)) in _CODE_HEADERS:
-                return position, column
-    # No header: the column where most cells look like an 18-character code.
+def _number_lost(raw) -> str:
+    """Why an 18-digit code ending in 000 fails: a spreadsheet kept it as a
+    number (15 significant digits) and a CSV or a copy wrote it out so."""
+    value = compact(raw)
+    if len(value) == 18 and value.isdigit() and value.endswith("000"):
+        return (
+            f"代码“{value}”末三位是 000，像是被电子表格存成了数字（只保留 15 位有效数字，"
+            "末几位已丢失）：该列应设置为文本格式后重新录入。"
+        )
+    return ""
+
+
+def _find_code_column(rows: list[tuple[int, list]], file_name: str) -> tuple[int | None, int]:
+    """(number of the header row or None, index of the code column).
+
+    The header is found by the imports' one header finder (in the first 30
+    rows, by any name the listing import knows a code column by); without
+    one, the code column is where most cells look like an 18-character code."""
+    try:
+        header = find_header(iter(rows), CODE_HEADER, file_name)
+    except ImportFailed:
+        header = None
+    if header is not None:
+        return header.row, min(header.columns[key] for key in CODE_KEYS if key in header.columns)
     counts: dict[int, int] = {}
     for _, cells in rows[:200]:
         for column, cell in enumerate(cells):
-            if len(compact(cell)) == 18:
+            if len(compact(cell_text(cell))) == 18:
                 counts[column] = counts.get(column, 0) + 1
     if not counts:
         raise CheckFileError("表中找不到代码列：请让一列的表头为“统一社会信用代码”或“证件号码”。")
@@ -156,11 +178,11 @@ def check_file(
     the results (the look-up record is written from them)."""
     max_codes = settings.BATCH_CHECK_MAX_CODES
     budget = replace(spreadsheet.UPLOAD, rows=max_codes + _OTHER_ROWS)
+    file = io.BytesIO(content) if isinstance(content, bytes | bytearray) else content
     try:
-        if isinstance(content, bytes | bytearray):
-            sheet = spreadsheet.read_bytes(bytes(content), file_name, budget)
-        else:
-            sheet = spreadsheet.read_file(content, file_name, budget)
+        info, typed_rows = spreadsheet.open_rows(file, budget, file_name=file_name)
+        # Cells as typed: a code stored as a number is named as such.
+        rows = [(number, list(cells)) for number, cells in typed_rows]
     except spreadsheet.BudgetExceeded as error:
         if error.limit == "rows":
             raise CheckFileError(
@@ -170,10 +192,9 @@ def check_file(
         raise CheckFileError(str(error)) from None
     except spreadsheet.SpreadsheetError as error:
         raise CheckFileError(str(error)) from None
-    rows = [(row.number, list(row.cells)) for row in sheet.rows]
-    header_position, column = _find_code_column(rows)
-    data = rows[header_position + 1 :] if header_position is not None else rows
-    data = [(number, cells) for number, cells in data if any(str(c or "").strip() for c in cells)]
+    header_row, column = _find_code_column(rows, file_name)
+    data = [(number, cells) for number, cells in rows if header_row is None or number > header_row]
+    data = [(number, cells) for number, cells in data if any(cell_text(c).strip() for c in cells)]
     if len(data) > max_codes:
         raise CheckFileError(
             f"一次最多比对 {max_codes} 个代码，文件 {file_name} 有 {len(data)} 个，未比对。"
@@ -186,30 +207,18 @@ def check_file(
     if after_check is not None:
         after_check(results)
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("比对结果")
-    width = max((len(cells) for _, cells in rows), default=0)
-    if header_position is not None:
-        header = list(rows[header_position][1]) + [""] * (width - len(rows[header_position][1]))
-    else:
-        header = [f"列{index + 1}" for index in range(width)]
-    sheet.append([_cell(sheet, value) for value in [*header, *ADDED_HEADERS]])
-    for (_, cells), result in zip(data, results, strict=True):
-        padded = list(cells) + [""] * (width - len(cells))
-        sheet.append([_cell(sheet, value) for value in [*padded, *_describe(result)]])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
+    for (number, cells), result in zip(data, results, strict=True):
+        if result.error and column < len(cells) and isinstance(cells[column], int | float):
+            # Say which cell: the whole column is likely stored so.
+            result.error = f"单元格 {spreadsheet.cell_name(number, column + 1)}：{result.error}"
+    added = spreadsheet.AddedColumns(
+        headers=ADDED_HEADERS,
+        widths=ADDED_WIDTHS,
+        header_row=header_row,
+        values={
+            number: _describe(result) for (number, _), result in zip(data, results, strict=True)
+        },
+    )
+    answer = spreadsheet.with_columns(file, info, rows, budget, added)
     stem = PurePath(file_name).stem or "代码表"
-    return buffer.getvalue(), f"{stem}-比对结果-{on:%Y%m%d}.xlsx"
-
-
-def _cell(sheet, value):
-    """One cell of the download: a number or a date as it was read, anything
-    else a string cell.  No spreadsheet runs a string cell as a formula, so a
-    text starting with "=" is written as it is, with no apostrophe (which
-    only CSV needs); openpyxl alone would have made it a formula."""
-    if isinstance(value, int | float | datetime.date):
-        return value
-    cell = WriteOnlyCell(sheet, value="" if value is None else str(value))
-    cell.data_type = "s"
-    return cell
+    return answer, f"{stem}-比对结果-{on:%Y%m%d}.xlsx"

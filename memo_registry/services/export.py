@@ -2,7 +2,8 @@
 
 One row per memorandum, the document's eight columns in its order, then the
 kind (类型) and the columns that make an export → import round trip lossless
-(对象简称, 状态, 废止日期).  The importer (``memo_registry.imports.memos``) reads
+(对象简称, 状态, 废止日期), and the measures' legal bases (实施依据, one line per
+measure like 责任处室; ``memo_registry.services.legal_basis``).  The importer (``memo_registry.imports.memos``) reads
 exactly this layout, so whatever is exported can be loaded again.
 
 No cell is ever run as a formula.  In xlsx every cell is a string cell, which
@@ -24,6 +25,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from memo_registry.lib.text import escape_inert_prefix, make_formula_inert, strip_control
+from memo_registry.services.legal_basis import measures_cell as bases_cell
 from memo_registry.services.memo_json import MemoSerializer
 from memos.models import Memorandum
 
@@ -40,6 +42,7 @@ HEADERS: list[str] = [
     "对象简称",
     "状态",
     "废止日期",
+    "实施依据",
 ]
 
 CONTENT_TYPES: dict[str, str] = {
@@ -66,6 +69,7 @@ _WIDTHS = {
     "对象简称": 24,
     "状态": 10,
     "废止日期": 12,
+    "实施依据": 48,
 }
 
 
@@ -125,6 +129,7 @@ def memo_row(memo: Memorandum) -> list[str]:
         memo.target_subject.label,
         memo.get_status_display(),
         memo.repealed_on.isoformat() if memo.repealed_on else "",
+        "" if memo.no_function else bases_cell([m.legal_basis.all() for m in memo.measures.all()]),
     ]
 
 

@@ -7,12 +7,19 @@ of it, or its pinyin initials); the answer is every memorandum of the list
 matches, with its measures and their divisions, or its statement that the
 bureau has no relevant function.
 
-Matching, best first:
+Matching, best first (``MATCH_LABELS``; each answer says how it matched):
 
 1. ``label``: the target subject's short label is the query;
 2. ``label_contains``: the label contains the query;
-3. ``initials``: the label's pinyin initials contain the query (``sxbzxr``);
-4. ``definition``: only the definition text contains it.
+3. ``doc_number``: the memo's 文号 contains the query, in any bracket style;
+4. ``title``: the memo's title contains the query;
+5. ``definition``: only the definition text contains it;
+6. the forgiving rules of ``memo_registry.services.search``, tried on the
+   label and the title when nothing above matched: ``initials`` (typed
+   letters ``sxbzxr``, the label's initials; ``initials_slip`` with one
+   letter wrong, ``sxbzxx``), ``homophone`` (Chinese with
+   the same initials, 失心被执行人), ``abbreviation`` (环保 for 环境保护),
+   ``one_edit`` (失信被执法人).
 
 Repealed memos are never an answer: nothing is done under them any more.
 The whole answer costs a fixed number of queries.
@@ -26,34 +33,40 @@ batch check (批量比对) of ten thousand codes costs the same few queries.
 """
 
 import datetime
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-
-from django.db.models import Q
 
 from measures.models import Feedback, Measure
 from memo_registry.lib.text import search_key
 from memo_registry.services import memo_cache
 from memo_registry.services.search import (
+    FORGIVING_RULES,
     clean_query,
-    contains_any,
-    ids_by_initials,
+    edit_distance_within,
+    forgiving_match,
     initials,
     initials_query,
     query_forms,
 )
 from memos.models import Memorandum, ResponsibilityList
-from subjects.models import Listing, Subject, TargetSubject
+from subjects.models import Listing, Subject
 
 # SQLite refuses statements with more than 32,766 parameters; stay well below.
 
 MATCH_LABELS = {
     "label": "名单名称相同",
     "label_contains": "名单名称含查询词",
-    "initials": "名单名称的拼音首字母",
+    "doc_number": "文号相同（括号写法不限）",
+    "title": "备忘录名称含查询词",
     "definition": "奖惩对象的定义含查询词",
+    "initials": "名单名称的拼音首字母",
+    "initials_slip": "拼音首字母错一个",
+    **FORGIVING_RULES,
 }
+# Initials typed with one letter wrong are forgiven from this many letters on.
+MIN_SLIP_LETTERS = 5
 _RANK = {name: rank for rank, name in enumerate(MATCH_LABELS)}
 
 
@@ -100,15 +113,30 @@ class LookupAnswer:
         return len(self.matches)
 
 
-def _match_kind(query_key: str, letters: str, subject: TargetSubject) -> str:
-    label_key = search_key(subject.label)
-    if label_key == query_key:
+def _match_kind(query: str, letters: str, row: tuple) -> str:
+    """How a memo (``row``: label, definition, title, 文号) matches the query; "" if not."""
+    label, definition, title, doc_number = (search_key(text) for text in row)
+    forms = [search_key(form) for form in query_forms(query)]
+    if search_key(query) == label:
         return "label"
-    if query_key in label_key:
-        return "label_contains"
-    if letters and letters in initials(subject.label):
-        return "initials"
-    return "definition"
+    for kind, text in (
+        ("label_contains", label),
+        ("doc_number", doc_number),
+        ("title", title),
+        ("definition", definition),
+    ):
+        if any(form in text for form in forms):
+            return kind
+    if letters:
+        label_initials = initials(label)
+        if letters in label_initials:
+            return "initials"
+        # One letter wrong, dropped or added (sxbzxx for sxbzxr); below five
+        # letters that would match most labels.
+        if len(letters) >= MIN_SLIP_LETTERS and edit_distance_within(letters, label_initials) <= 1:
+            return "initials_slip"
+        return ""
+    return forgiving_match(query, [label, title])
 
 
 def measures_for_listing(
@@ -117,7 +145,9 @@ def measures_for_listing(
     """The memos, with their measures and divisions, that apply to a subject on ``query``'s listing.
 
     ``responsibility_list`` defaults to the current list.  An empty query
-    (after cleaning) matches nothing.
+    (after cleaning) matches nothing.  The few texts each memo is matched on
+    are read in one query and compared here (the forgiving rules are no SQL),
+    then the matching memos are loaded with their relations.
     """
     query = clean_query(query)
     if responsibility_list is None:
@@ -127,22 +157,16 @@ def measures_for_listing(
         return answer
 
     memos = Memorandum.objects.of_list(responsibility_list).in_force()
-    condition = contains_any(
-        ["target_subject__label", "target_subject__definition"], query_forms(query)
-    )
     letters = initials_query(query)
-    if letters:
-        labels = (
-            TargetSubject.objects.filter(memos__in=memos.values("pk"))
-            .distinct()
-            .values_list("pk", "label")
-        )
-        condition |= Q(target_subject_id__in=ids_by_initials(labels, letters))
-
-    query_key = search_key(query)
+    kinds = {}
+    for pk, *row in memos.values_list(
+        "pk", "target_subject__label", "target_subject__definition", "title", "doc_number"
+    ):
+        if kind := _match_kind(query, letters, row):
+            kinds[pk] = kind
     matches = [
-        LookupMatch(memo=memo, match=_match_kind(query_key, letters, memo.target_subject))
-        for memo in memos.filter(condition).with_relations()
+        LookupMatch(memo=memo, match=kinds[memo.pk])
+        for memo in memos.filter(pk__in=list(kinds)).with_relations()
     ]
     matches.sort(key=lambda match: (_RANK[match.match], match.memo.seq))
     answer.matches = matches
@@ -246,8 +270,8 @@ def statuses_for(
         for listing in listings
         if listing.in_force
     }
-    memos_by_target, repealed_by_target = memo_cache.in_force_and_repealed(
-        target_ids, responsibility_list
+    memos_by_target, repealed_by_target = _as_of(
+        *memo_cache.in_force_and_repealed(target_ids, responsibility_list), on
     )
     feedback = _feedback(ids, memos_by_target)
 
@@ -273,7 +297,9 @@ def statuses_for(
                 reports = [
                     report
                     for report in feedback.get((subject.pk, measure.pk), [])
-                    if report.done_on >= since[memo.pk]
+                    # Reported by the day asked about (a past day does not
+                    # count feedback given since).
+                    if since[memo.pk] <= report.done_on <= on
                 ]
                 measures.append(
                     ApplicableMeasure(
@@ -303,6 +329,60 @@ def statuses_for(
     return result
 
 
+def _as_of(
+    in_force: dict[int, list[Memorandum]], repealed: dict[int, list[Memorandum]], on
+) -> tuple[dict[int, list[Memorandum]], dict[int, list[Memorandum]]]:
+    """The memos (by target) in force on the day ``on``, which may be past, and
+    those repealed by then: a memo repealed since was in force that day; one
+    not yet in effect (its 生效日期, else its list's 发文日期, after ``on``) is
+    in neither."""
+    applied: dict[int, list[Memorandum]] = defaultdict(list)
+    gone: dict[int, list[Memorandum]] = defaultdict(list)
+    for by_target in (in_force, repealed):
+        for target, memos in by_target.items():
+            for memo in memos:
+                start = memo.effective_on or memo.responsibility_list.issued_on
+                if not memo.is_in_force_on(on):
+                    gone[target].append(memo)
+                elif start is None or start <= on:
+                    applied[target].append(memo)
+    return tuple(
+        {target: sorted(memos, key=lambda memo: memo.seq) for target, memos in found.items()}
+        for found in (applied, gone)
+    )
+
+
+def day_asked(raw: str | None, today: datetime.date) -> datetime.date:
+    """The day a page's ``?on=`` asks about: ``today`` when absent or empty
+    (the API's ``on``: :func:`day_written`).  ValueError, its message for the user, for anything
+    but an existing day written ``YYYY-MM-DD`` that is not after today (what
+    applied on a past day is a fact; a later day's is not known yet)."""
+    text = (raw or "").strip()
+    if not text:
+        return today
+    return day_written(text, today)
+
+
+# YYYY-MM-DD in ASCII digits, and nothing else: Python's fromisoformat also
+# reads "20240131" and "2024-W05-3", which the schema's ``format: date`` is not.
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def day_written(text: str, today: datetime.date) -> datetime.date:
+    """``text`` as an existing day written exactly ``YYYY-MM-DD``, not after
+    today; ValueError, its message for the user, otherwise (the empty text
+    too: the API's ``on`` is a date when given)."""
+    try:
+        day = datetime.date.fromisoformat(text) if ISO_DAY.fullmatch(text) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValueError(f"「{text[:20]}」不是有效的日期（应如 2024-01-31）。")
+    if day > today:
+        raise ValueError(f"{day} 晚于今天（{today}）：只能查询今天及以前某一天适用的措施。")
+    return day
+
+
 def status_for(subject: Subject, on: datetime.date) -> SubjectStatus:
     return statuses_for([subject], on)[subject.pk]
 
@@ -319,7 +399,9 @@ def _feedback(subject_ids: list[int], memos_by_target) -> dict[tuple[int, int], 
     reports: dict[tuple[int, int], list[Feedback]] = defaultdict(list)
     for chunk in _chunks(subject_ids):
         for report in (
-            Feedback.objects.filter(subject_id__in=chunk, measure_id__in=measure_ids)
+            Feedback.objects.filter(
+                subject_id__in=chunk, measure_id__in=measure_ids, withdrawn_at__isnull=True
+            )
             .select_related("division", "recorded_by")
             .order_by("-done_on", "-id")
         ):

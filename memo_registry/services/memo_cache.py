@@ -19,6 +19,10 @@ invalidation of its own; django-cachalot, the usual library, invalidates
 through the ORM only and needs a shared cache server the intranet does not
 run.
 
+Which memos are in force depends on the day too (a repeal dated 2030-01-01
+takes effect that day, with no write to raise the counter), so the data is
+stamped with the day (Asia/Shanghai) as well and loaded again after midnight.
+
 The cache is used only outside a transaction (``connection.in_atomic_block``
 false, as in every request here: ``ATOMIC_REQUESTS`` is off).  Inside one, a
 counter raised by an uncommitted change could be rolled back and the same
@@ -28,12 +32,14 @@ The triggers are (re)installed after every ``migrate`` (``install``, from
 ``apps.py``): SQLite drops a table's triggers when a migration rebuilds it.
 """
 
+import datetime
 import threading
 from collections import defaultdict
 
 from django.db import connection
+from django.utils import timezone
 
-from measures.models import Division, Measure
+from measures.models import Division, LegalBasis, Measure
 from memos.models import Department, Memorandum, ResponsibilityList
 from subjects.models import TargetSubject
 
@@ -52,6 +58,7 @@ def watched_tables() -> list[str]:
         Measure,
         Measure.divisions.through,
         Division,
+        LegalBasis,
     ]
     return [model._meta.db_table for model in models]
 
@@ -110,6 +117,7 @@ class _Cache:
     """One per process, shared by its threads (under ``_lock``)."""
 
     version: int | None = None
+    day: datetime.date | None = None
     by_target: dict[int, list[Memorandum]] | None = None
     repealed_by_target: dict[int, list[Memorandum]] | None = None
 
@@ -141,14 +149,15 @@ def in_force_and_repealed(
 def _lookup(target_ids, responsibility_list):
     if not target_ids:
         return {}, {}
+    today = timezone.localdate()
     if responsibility_list is not None or connection.in_atomic_block:
-        loaded = _load(responsibility_list, target_ids)
+        loaded = _load(responsibility_list, target_ids, today)
     else:
         version = registry_version()
         with _lock:
-            if _cache.version != version:
-                _cache.by_target, _cache.repealed_by_target = _load(None, None)
-                _cache.version = version
+            if (_cache.version, _cache.day) != (version, today):
+                _cache.by_target, _cache.repealed_by_target = _load(None, None, today)
+                _cache.version, _cache.day = version, today
             loaded = _cache.by_target, _cache.repealed_by_target
     return tuple(
         {target: by_target[target] for target in target_ids if target in by_target}
@@ -157,16 +166,17 @@ def _lookup(target_ids, responsibility_list):
 
 
 def _load(
-    responsibility_list: ResponsibilityList | None, target_ids: set[int] | None
+    responsibility_list: ResponsibilityList | None, target_ids: set[int] | None, on: datetime.date
 ) -> tuple[dict[int, list[Memorandum]], dict[int, list[Memorandum]]]:
     """The memos of ``responsibility_list`` (None: the current list), in force
-    and repealed, by target subject; of every target when ``target_ids`` is None."""
+    on the day ``on`` and not, by target subject; of every target when
+    ``target_ids`` is None."""
     memos = Memorandum.objects.of_list(responsibility_list)
     if target_ids is not None:
         memos = memos.filter(target_subject_id__in=target_ids)
     in_force: dict[int, list[Memorandum]] = defaultdict(list)
     repealed: dict[int, list[Memorandum]] = defaultdict(list)
     for memo in memos.with_relations().order_by("seq"):
-        chosen = in_force if memo.is_in_force else repealed
+        chosen = in_force if memo.is_in_force_on(on) else repealed
         chosen[memo.target_subject_id].append(memo)
     return dict(in_force), dict(repealed)

@@ -13,8 +13,31 @@ then read from what it prefetched, with no query per memo.
 
 from rest_framework import serializers
 
-from measures.models import Measure
+from measures.models import BasisStatus, LegalBasis, Measure
 from memos.models import Memorandum
+
+
+class LegalBasisSerializer(serializers.ModelSerializer):
+    """One legal basis (实施依据) of a measure."""
+
+    level = serializers.ChoiceField(
+        choices=LegalBasis.Level.choices,
+        read_only=True,
+        help_text="依据的层级：" + "、".join(LegalBasis.Level.values) + "。",
+    )
+    title = serializers.CharField(read_only=True, help_text="文件名称（《……》）或文号。")
+    article = serializers.CharField(read_only=True, help_text="条款，如“第十三条”；未写时为空。")
+
+    class Meta:
+        model = LegalBasis
+        fields = ["level", "title", "article"]
+        read_only_fields = fields
+
+
+BASIS_STATUS_HELP = (
+    "实施依据状态：sufficient（至少一项为法律、行政法规、地方性法规或党中央国务院政策文件）、"
+    "insufficient（有依据，但都不是上述层级）、missing（未录入实施依据）。"
+)
 
 
 class MeasureSerializer(serializers.ModelSerializer):
@@ -22,11 +45,24 @@ class MeasureSerializer(serializers.ModelSerializer):
     divisions = serializers.SlugRelatedField(
         many=True, read_only=True, slug_field="name", help_text="负责该措施的责任处室名称。"
     )
+    legal_basis = LegalBasisSerializer(
+        many=True, read_only=True, help_text="实施依据，按录入顺序；未录入时为空列表。"
+    )
+    basis_status = serializers.ChoiceField(
+        choices=BasisStatus.values, read_only=True, help_text=BASIS_STATUS_HELP
+    )
 
     class Meta:
         model = Measure
-        fields = ["text", "divisions"]
+        fields = ["text", "divisions", "legal_basis", "basis_status"]
         read_only_fields = fields
+
+
+def basis_fields(measure: Measure) -> dict:
+    """``legal_basis`` and ``basis_status`` of a measure, for answers built by
+    hand (the subject API): the same values as in a memo's measures."""
+    data = MeasureSerializer(measure).data
+    return {"legal_basis": data["legal_basis"], "basis_status": data["basis_status"]}
 
 
 class MemoSerializer(serializers.ModelSerializer):

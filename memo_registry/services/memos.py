@@ -10,7 +10,9 @@ Everything a memo is shown with comes from ``Memorandum.objects.with_relations()
 - ``search``: see ``memo_registry.services.search``;
 - ``kind``: ``reward`` or ``punishment``;
 - ``department``: an initiating department's name (发起部门);
-- ``division``: a responsible division's name (责任处室).
+- ``division``: a responsible division's name (责任处室);
+- ``basis_status``: ``sufficient``, ``insufficient`` or ``missing``: the memos
+  with at least one measure whose legal basis (实施依据) is in that status.
 
 An unknown department or division name is not an error: no memo matches it,
 as no memo of that department exists.  An unknown ``kind`` or ``list`` is an
@@ -19,14 +21,14 @@ and say so).
 """
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django_filters import rest_framework as filters
 
-from measures.models import Measure
+from measures.models import BasisStatus, Division, Measure
 from memo_registry.lib.text import canonical_doc_number, squeeze_to
 from memo_registry.services.search import MAX_QUERY_LENGTH, search_memos
-from memos.models import Memorandum, ResponsibilityList
+from memos.models import Department, Memorandum, ResponsibilityList
 
 # Names and 文号 are short; anything longer cannot match and is cut.
 MAX_NAME_LENGTH = 200
@@ -118,6 +120,16 @@ class MemoFilterSet(filters.FilterSet):
         label="责任处室",
         help_text="责任处室的名称（完整名称，如“行政审批处”）；没有该处室时结果为空。",
     )
+    basis_status = filters.ChoiceFilter(
+        method="filter_basis_status",
+        choices=BasisStatus.choices,
+        label="实施依据",
+        help_text=(
+            "实施依据状态：sufficient（依据充分：有法律、行政法规、地方性法规或党中央国务院政策文件）、"
+            "insufficient（依据不足：有依据但都不是上述层级）、missing（未录入实施依据）；"
+            "列出至少有一项措施处于该状态的备忘录；其他值答 400。"
+        ),
+    )
     list = ListFilter(
         queryset=ResponsibilityList.objects.all(),
         to_field_name="doc_number",
@@ -148,6 +160,10 @@ class MemoFilterSet(filters.FilterSet):
             pk__in=Measure.objects.filter(divisions__name=value).values("memo_id")
         )
 
+    def filter_basis_status(self, queryset, name, value):
+        # A subquery, as for the division: a memo comes once.
+        return queryset.filter(pk__in=Measure.objects.in_basis_status(value).values("memo_id"))
+
     def applied_in_filter_queryset(self, queryset, name, value):
         # include_repealed decides together with the default list, below.
         return queryset
@@ -161,6 +177,28 @@ class MemoFilterSet(filters.FilterSet):
         if not data.get("include_repealed"):
             queryset = queryset.in_force()
         return super().filter_queryset(queryset)
+
+
+def filter_choices(filterset: MemoFilterSet) -> tuple[list[str], list[str]]:
+    """The 发起部门 and 责任处室 names a page offers as filters (after
+    ``filterset.qs``): those of at least one memo the page would show for its
+    list and its 含已废止 choice, so that no choice leads to an empty page (a
+    department whose only memo is repealed is not offered).  EXISTS rather
+    than a join, which would read a row per measure."""
+    if filterset.responsibility_list is None:
+        return [], []
+    shown = Memorandum.objects.of_list(filterset.responsibility_list)
+    if not filterset.form.cleaned_data.get("include_repealed"):
+        shown = shown.in_force()
+    initiated = Memorandum.initiating_departments.through.objects.filter(
+        department=OuterRef("pk"), memorandum__in=shown.values("pk")
+    )
+    linked = Measure.divisions.through.objects.filter(
+        division=OuterRef("pk"), measure__memo__in=shown.values("pk")
+    )
+    departments = Department.objects.filter(Exists(initiated)).values_list("name", flat=True)
+    divisions = Division.objects.filter(Exists(linked)).values_list("name", flat=True)
+    return list(departments), list(divisions)
 
 
 def valid_filterset(data, queryset: QuerySet, request=None) -> tuple[MemoFilterSet, list[str]]:

@@ -25,7 +25,7 @@ import functools
 import re
 from collections.abc import Iterable
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
 from pypinyin import Style, lazy_pinyin
 
 from memo_registry.lib.text import canonical_doc_number, search_key, squeeze_to
@@ -108,9 +108,80 @@ def initials_query(query: str) -> str:
     return ""
 
 
-def ids_by_initials(rows: Iterable[tuple[int, str]], letters: str) -> list[int]:
-    """The ids of the ``(id, text)`` rows whose text's initials contain ``letters``."""
-    return [pk for pk, text in rows if letters in initials(text)]
+# --- forgiving matches ------------------------------------------------------------
+#
+# A clerk types from memory or from a colleague's note: one character wrong
+# (失信被执型人), a homophone typed by pinyin (失心被执行人: the same initials as
+# 失信被执行人), or an abbreviation made of the first characters of words
+# (环保 for 环境保护, 市农委 for 市委农委).  Three general rules, tried on the
+# short texts a memo is known by (its target's label, its title, a department's
+# name) after every exact match has failed.
+
+# Below this many characters one wrong character makes another word.
+MIN_FORGIVING = 4
+# An abbreviation takes a character from each word; a word has at most this many.
+MAX_WORD = 3
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+FORGIVING_RULES = {
+    "homophone": "拼音首字母相同（音同字不同）",
+    "abbreviation": "简称（取各词首字）",
+    "one_edit": "相差一个字",
+}
+
+
+def edit_distance_within(query: str, text: str) -> int:
+    """The fewest characters to change, add or drop to make ``query`` a part of ``text``.
+
+    The edit distance (Levenshtein) of the query to the closest substring of
+    the text (Sellers' algorithm): ``失信被执型人`` is 1 from ``对失信被执行人实施…``.
+    """
+    previous = [0] * (len(text) + 1)  # a match may start anywhere in the text
+    for i, wanted in enumerate(query, 1):
+        current = [i] + [0] * len(text)
+        for j, found in enumerate(text, 1):
+            current[j] = min(
+                previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (wanted != found)
+            )
+        previous = current
+    return min(previous)
+
+
+def abbreviates(query: str, text: str) -> bool:
+    """Whether ``query`` is ``text``'s characters in order, each next one at most
+    ``MAX_WORD`` characters on (one character from each word): ``环保`` in
+    ``环境保护领域…``, ``市农委`` in ``市委农委``."""
+    if len(query) < 2:
+        return False
+    starts = [i for i, char in enumerate(text) if char == query[0]]
+    for start in starts:
+        at, found = start, True
+        for char in query[1:]:
+            window = text[at + 1 : at + 1 + MAX_WORD]
+            step = window.find(char)
+            if step < 0:
+                found = False
+                break
+            at += step + 1
+        if found:
+            return True
+    return False
+
+
+def forgiving_match(query: str, texts: Iterable[str]) -> str:
+    """The first forgiving rule (a key of ``FORGIVING_RULES``) by which the
+    Chinese ``query`` matches any of ``texts``; "" when none does."""
+    query = search_key(query)
+    if not _HAN.search(query):
+        return ""
+    texts = [search_key(text) for text in texts if text]
+    if len(query) >= MIN_FORGIVING and any(initials(query) in initials(t) for t in texts):
+        return "homophone"
+    if any(abbreviates(query, text) for text in texts):
+        return "abbreviation"
+    if len(query) >= MIN_FORGIVING and any(edit_distance_within(query, t) <= 1 for t in texts):
+        return "one_edit"
+    return ""
 
 
 # What a memo is searched by: its own fields and those of its relations.
@@ -131,8 +202,9 @@ def memo_condition(query: str, memos: QuerySet) -> Q:
     """A Q over Memorandum for the memos that match ``query``.
 
     ``memos`` is the queryset being searched; it bounds the titles and labels
-    whose initials are computed.  Runs no query for a Chinese word and three
-    small ones (titles with labels, departments, divisions) for pinyin initials.
+    whose initials are computed.  Runs one small query for a Chinese word (the
+    departments, for abbreviations of their names) and two (titles with
+    labels; departments with divisions) for pinyin initials.
     """
     # Imported here: the apps import memo_registry.lib.text, and this module
     # must stay importable from anywhere without loading models.
@@ -143,6 +215,17 @@ def memo_condition(query: str, memos: QuerySet) -> Q:
     if not query:
         return Q()
     condition = contains_any(MEMO_TEXT_FIELDS, query_forms(query))
+    # An abbreviation of a department's name (市农委 for 市委农委).
+    key = search_key(query)
+    if _HAN.search(key):
+        abbreviated = [
+            pk
+            for pk, name in Department.objects.values_list("pk", "name")
+            if abbreviates(key, search_key(name))
+        ]
+        condition |= Q(initiating_departments__in=abbreviated) | Q(
+            implementing_department_id__in=abbreviated
+        )
     letters = initials_query(query)
     if letters:
         memo_ids = [
@@ -150,8 +233,19 @@ def memo_condition(query: str, memos: QuerySet) -> Q:
             for pk, title, label in memos.values_list("pk", "title", "target_subject__label")
             if letters in initials(title) or letters in initials(label)
         ]
-        departments = ids_by_initials(Department.objects.values_list("pk", "name"), letters)
-        divisions = ids_by_initials(Division.objects.values_list("pk", "name"), letters)
+        # Departments and divisions in one query: (pk, name, is a division).
+        # (No ordering: a compound query's parts may not have one.)
+        names = Department.objects.order_by().annotate(division=Value(False))
+        names = names.values_list("pk", "name", "division").union(
+            Division.objects.order_by()
+            .annotate(division=Value(True))
+            .values_list("pk", "name", "division"),
+            all=True,
+        )
+        departments, divisions = [], []
+        for pk, name, is_division in names:
+            if letters in initials(name):
+                (divisions if is_division else departments).append(pk)
         condition |= (
             Q(pk__in=memo_ids)
             | Q(initiating_departments__in=departments)

@@ -11,19 +11,25 @@ from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 from django.views.generic import DetailView, ListView, TemplateView
 
-from measures.models import Division, Measure
+from measures.models import BasisStatus, Division, Measure
 from memo_registry.services import export
 from memo_registry.services.lookup import MATCH_LABELS, listing_labels, measures_for_listing
-from memo_registry.services.memos import MemoFilterSet, all_lists, current_list, valid_filterset
+from memo_registry.services.memos import (
+    MemoFilterSet,
+    all_lists,
+    current_list,
+    filter_choices,
+    valid_filterset,
+)
 from memo_registry.services.search import clean_query, pinyin_sort_key
-from memos.models import Department, Memorandum
+from memos.models import Memorandum
 
 EXPORT_NAME = "联合奖惩备忘录责任清单"
 
@@ -36,6 +42,7 @@ def effective_filters(filterset: MemoFilterSet) -> dict[str, str]:
         "kind": data.get("kind") or "",
         "department": data.get("department") or "",
         "division": data.get("division") or "",
+        "basis_status": data.get("basis_status") or "",
         "list": data["list"].doc_number if data.get("list") else "",
         "include_repealed": "true" if data.get("include_repealed") else "",
     }
@@ -92,20 +99,8 @@ class MemoListView(ListView):
         paginator = context["paginator"]
         chosen = self.filterset.responsibility_list
         filters = effective_filters(self.filterset)
-        # The names on offer in the filters: EXISTS rather than a join, which
-        # would read a row per measure (5,000 at a province's 1,000 memos).
-        initiated = Memorandum.initiating_departments.through.objects.filter(
-            department=OuterRef("pk"), memorandum__responsibility_list=chosen
-        )
-        linked = Measure.divisions.through.objects.filter(
-            division=OuterRef("pk"), measure__memo__responsibility_list=chosen
-        )
-        departments = _by_pinyin(
-            Department.objects.filter(Exists(initiated)).values_list("name", flat=True)
-        )
-        divisions = _by_pinyin(
-            Division.objects.filter(Exists(linked)).values_list("name", flat=True)
-        )
+        names = filter_choices(self.filterset)
+        departments, divisions = (_by_pinyin(offered) for offered in names)
         _link_divisions(memos)
         # A name typed into the address bar stays visible as the selected option.
         for name, options in (("department", departments), ("division", divisions)):
@@ -123,6 +118,8 @@ class MemoListView(ListView):
             filters=filters,
             ignored=self.ignored,
             kinds=Memorandum.Kind.choices,
+            basis_statuses=BasisStatus.choices,
+            basis_status_label=dict(BasisStatus.choices).get(filters.get("basis_status"), ""),
             departments=departments,
             divisions=divisions,
             export_links=[
@@ -199,6 +196,13 @@ class DivisionDetailView(PermissionRequiredMixin, DetailView):
         division = self.object
         responsibility_list = current_list(self.request)
         its_measures = Measure.objects.filter(divisions=division)
+        basis_status = self.request.GET.get("basis_status", "")
+        if basis_status in BasisStatus.values:
+            its_measures = its_measures.in_basis_status(basis_status)
+        else:
+            # An unknown status is ignored, and said so (as the list page does).
+            context["ignored"] = ["实施依据"] if basis_status else []
+            basis_status = ""
         memos = list(
             Memorandum.objects.of_list(responsibility_list)
             .in_force()
@@ -210,6 +214,8 @@ class DivisionDetailView(PermissionRequiredMixin, DetailView):
             memo_count=len(memos),
             measure_count=sum(len(memo.measures.all()) for memo in memos),
             responsibility_list=responsibility_list,
+            basis_statuses=BasisStatus.choices,
+            filters={"basis_status": basis_status},
         )
         return context
 

@@ -29,10 +29,11 @@ from measures.models import Feedback
 from memo_registry.audit.models import AccessRecord
 from memo_registry.services import access
 from memo_registry.services.batch_check import CheckFileError, check_file
-from memo_registry.services.lookup import status_for
-from subjects.codes import PERSON, compact
+from memo_registry.services.checks import checks_of
+from memo_registry.services.listing_life import with_life
+from memo_registry.services.lookup import day_asked, status_for
 from subjects.models import Subject
-from subjects.search import search_subjects
+from subjects.search import in_natural_order, search_subjects, with_listed
 
 
 def _can_view_subjects(view):
@@ -57,10 +58,7 @@ def subject_search(request):
         return _answer_code(request, search)
     search = search_subjects(request.GET.get("q", ""))
     if search.code is not None or search.code_error:
-        looks_like_identity = (
-            search.code.kind == PERSON if search.code else compact(search.query)[:17].isdigit()
-        )
-        if looks_like_identity:
+        if search.may_be_identity:
             # The number is in the address already (and in every log on the
             # way); answering would teach clients to send it so.
             return render(
@@ -70,7 +68,8 @@ def subject_search(request):
                 status=400,
             )
         return _answer_code(request, search)
-    page = Paginator(search.results, 50).get_page(request.GET.get("page"))
+    page = Paginator(in_natural_order(search.results), 50).get_page(request.GET.get("page"))
+    page.object_list = with_listed(list(page.object_list), timezone.localdate())
     for subject in page.object_list:
         subject.shown_code = subject.code_for(request.user)
     return render(request, "subjects/search.html", {"search": search, "page": page})
@@ -124,9 +123,13 @@ class FeedbackForm(forms.Form):
 
     measure = forms.IntegerField(widget=forms.HiddenInput)
     division = forms.ModelChoiceField(label="反馈处室", queryset=None, empty_label=None)
+    outcome = forms.ChoiceField(
+        label="反馈结果", choices=Feedback.Outcome.choices, required=False, initial="applied"
+    )
     done_on = forms.DateField(
         label="实施日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
+    document_number = forms.CharField(label="文书号", max_length=100, required=False)
     action = forms.CharField(
         label="实施情况", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -148,7 +151,9 @@ class FeedbackForm(forms.Form):
             measure=self.item.measure,
             subject=self.subject,
             division=cleaned["division"],
+            outcome=cleaned["outcome"] or Feedback.Outcome.APPLIED,
             done_on=cleaned["done_on"],
+            document_number=cleaned["document_number"],
             action=cleaned["action"],
             recorded_by=self.user,
         )
@@ -173,29 +178,46 @@ def _forms(status, subject, user, bound=None):
     return forms_
 
 
-def _detail_context(request, subject, status, bound=None):
+def _detail_context(request, subject, status, bound=None, on=None):
+    today = timezone.localdate()
     return {
         "subject": subject,
         "shown_code": subject.code_for(request.user),
         "status": status,
-        "today": timezone.localdate(),
+        "today": today,
+        # The day shown (templates/subjects/_on_date.html): today unless ?on= asks.
+        "on": on or today,
+        "is_today": (on or today) == today,
         "items": _forms(status, subject, request.user, bound),
+        # Embedded checks by other systems (templates/subjects/_checks.html).
+        "checks": checks_of(subject) if request.user.has_perm("clients.view_check") else None,
     }
 
 
 @_can_view_subjects
 def subject_detail(request, pk):
+    """The subject today, or with ``?on=YYYY-MM-DD`` on that past day (what
+    applied then: listings and memos in force that day); a date that is not
+    one answers 400 with the page for today and the reason."""
     subject = get_object_or_404(Subject, pk=pk)
-    status = status_for(subject, timezone.localdate())
+    today = timezone.localdate()
+    try:
+        on, on_error = day_asked(request.GET.get("on"), today), None
+    except ValueError as error:
+        on, on_error = today, str(error)
+    status = status_for(subject, on)
+    with_life(status.listings)  # the listings' objections, repairs, publication ends
     access.record(
         request,
         AccessRecord.Channel.PAGE,
-        "查看主体",
+        "查看主体" if on == today else f"查看主体（{on}）",
         [access.Asked(subject.code, subject.kind)],
         listed=int(status.listed),
         counted=False,
     )
-    return render(request, "subjects/detail.html", _detail_context(request, subject, status))
+    context = _detail_context(request, subject, status, on=on)
+    context["on_error"] = on_error
+    return render(request, "subjects/detail.html", context, status=400 if on_error else 200)
 
 
 @_can_view_subjects

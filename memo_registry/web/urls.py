@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from memo_registry.web import memos, subjects
+from memo_registry.web import listings, memos, stats, subjects, work
 
 
 class SubjectKey:
@@ -45,4 +45,16 @@ urlpatterns = [
     path("subjects/<subject_key:pk>/", subjects.subject_detail, name="subject_detail"),
     path("subjects/<subject_key:pk>/feedback/", subjects.record_feedback, name="subject_feedback"),
     path("subjects/<old_code:code>/", subjects.subject_by_code, name="subject_by_code"),
+    path("work/", work.work_list, name="work_list"),
+    path("work/export.xlsx", work.work_export, name="work_export"),
+    path("work/feedback/", work.work_feedback, name="work_feedback"),
+    path("work/feedback/<int:pk>/withdraw/", work.work_withdraw, name="work_withdraw"),
+    path("stats/", stats.stats_page, name="stats"),
+    path("stats/export.xlsx", stats.stats_export, name="stats_export"),
+    path("listings/import/", listings.listing_import, name="listing_import"),
+    path(
+        "listings/import/confirm/", listings.listing_import_confirm, name="listing_import_confirm"
+    ),
+    path("listings/lift/", listings.listing_lift, name="listing_lift"),
+    path("listings/lift/confirm/", listings.listing_lift_confirm, name="listing_lift_confirm"),
 ]

@@ -196,6 +196,7 @@ def test_an_editor_records_feedback_from_the_measure_s_form(
     measure = Memorandum.objects.get(seq=SERIOUS.seq).measures.get(order=1)
     personnel = Division.objects.get(name="人事处")
     measure.divisions.add(personnel)
+    personnel.members.add(editor)  # feedback is the division's members' (issue 14)
     sign_in(editor, then=f"/subjects/{enterprise.pk}/")
     count = page.locator("p.count")
     expect(count).to_have_text("共 3 项措施，待落实 3 项。")

@@ -12,7 +12,7 @@ from pathlib import Path
 import openpyxl
 from django.core.management import call_command
 
-from measures.models import Division, Measure
+from measures.models import Division, LegalBasis, Measure
 from memos.models import Department, Memorandum, ResponsibilityList
 from subjects.models import TargetSubject
 from tests import document_2018
@@ -129,6 +129,11 @@ def registry_state() -> dict:
         "divisions": sorted(Division.objects.values_list("name", flat=True)),
         "subjects": sorted(TargetSubject.objects.values_list("label", "definition")),
         "measure_count": Measure.objects.count(),
+        "legal_bases": sorted(
+            LegalBasis.objects.values_list(
+                "measure__memo__doc_number", "measure__order", "order", "level", "title", "article"
+            )
+        ),
     }
 
 

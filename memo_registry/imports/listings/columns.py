@@ -17,8 +17,13 @@ COLUMNS = {
     "basis": ["列入依据", "名单类别", "名单"],
     "listed_on": ["列入日期", "认定日期"],
     "expires_on": ["有效期至", "有效期截止日期", "有效截止日期"],
-    "source": ["来源", "认定部门", "认定单位"],
-    "reason": ["认定依据", "列入原因", "认定文书号"],
+    "source": ["来源", "认定部门", "认定单位", "认定机关"],
+    "reason": ["认定依据", "列入原因"],
+    # A listing's life (issue 15), optional: memo_registry/imports/listings/life.py.
+    "decision_number": ["认定文书号", "认定决定书文号", "认定文书编号"],
+    "severity": ["失信程度", "失信等级"],
+    "lifted_on": ["移出日期"],
+    "end_reason": ["移出原因", "移出类型"],
 }
 #: The name of each column in messages.
 HEADER_NAMES = {
@@ -31,6 +36,10 @@ HEADER_NAMES = {
     "expires_on": "有效期至",
     "source": "来源",
     "reason": "认定依据",
+    "decision_number": "认定文书号",
+    "severity": "失信程度",
+    "lifted_on": "移出日期",
+    "end_reason": "移出原因",
 }
 CODE_KEYS = ("code", "uscc", "id_number")
 #: The header of a listing file.  It is looked for in the first 50 rows

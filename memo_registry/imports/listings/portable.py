@@ -14,6 +14,7 @@ from typing import BinaryIO
 from django.db import connection
 
 from memo_registry.audit.models import ImportBatch
+from memo_registry.imports.listings.life import LIFE_CHANGED, LIFE_NEW, LIFE_SET
 from memo_registry.imports.listings.result import SubjectImportResult
 
 _BATCH = 5000
@@ -50,9 +51,11 @@ def load(staged: BinaryIO, batch: ImportBatch, result: SubjectImportResult) -> N
         cursor.execute(
             "CREATE TEMP TABLE subject_import_staging ("
             " code text, kind text, name text, target_id integer, source text,"
-            " reason text, listed_on date, expires_on date)"
+            " reason text, listed_on date, expires_on date,"
+            # The listing's life: NULL for a column the file does not have.
+            " decision_number text, severity text, lifted_on date, end_reason text)"
         )
-        insert = "INSERT INTO subject_import_staging VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+        insert = f"INSERT INTO subject_import_staging VALUES ({', '.join(['%s'] * 12)})"
         for rows in _batches(staged):
             cursor.executemany(insert, rows)
 
@@ -78,26 +81,31 @@ def load(staged: BinaryIO, batch: ImportBatch, result: SubjectImportResult) -> N
         listing_rows = (
             "SELECT s.id AS subject_id, st.target_id,"
             " COALESCE(st.source, '') AS source, COALESCE(st.reason, '') AS reason,"
-            " st.listed_on, st.expires_on"
+            " st.listed_on, st.expires_on,"
+            " st.decision_number, st.severity, st.lifted_on, st.end_reason"
             " FROM subject_import_staging st JOIN subjects_subject s ON s.code = st.code"
         )
         cursor.execute(
             "UPDATE subjects_listing SET expires_on = n.expires_on, source = n.source,"
-            " basis = n.reason, import_batch_id = %s, version = subjects_listing.version + 1"
+            f" basis = n.reason, {LIFE_SET.format(table='subjects_listing', new='n')},"
+            " import_batch_id = %s, version = subjects_listing.version + 1"
             f" FROM ({listing_rows}) AS n"
             " WHERE subjects_listing.subject_id = n.subject_id"
             " AND subjects_listing.target_subject_id = n.target_id"
             " AND subjects_listing.listed_on = n.listed_on"
             " AND (COALESCE(subjects_listing.expires_on, '9999-12-31')"
             "      <> COALESCE(n.expires_on, '9999-12-31')"
-            "      OR subjects_listing.source <> n.source OR subjects_listing.basis <> n.reason)",
+            "      OR subjects_listing.source <> n.source OR subjects_listing.basis <> n.reason"
+            f"     OR {LIFE_CHANGED.format(table='subjects_listing', new='n')})",
             [batch.pk],
         )
         result.listings_updated = max(cursor.rowcount, 0)
         cursor.execute(
             "INSERT INTO subjects_listing (subject_id, target_subject_id, source, basis,"
-            " listed_on, expires_on, lifted_on, lift_reason, import_batch_id)"
-            f" SELECT subject_id, target_id, source, reason, listed_on, expires_on, NULL, '', %s"
+            " listed_on, expires_on, lifted_on, lift_reason, import_batch_id,"
+            " decision_number, severity, end_reason)"
+            " SELECT subject_id, target_id, source, reason, listed_on, expires_on, lifted_on,"
+            f" '', %s, {LIFE_NEW.format(new='n')}"
             f" FROM ({listing_rows}) AS n WHERE true"
             " ON CONFLICT (subject_id, target_subject_id, listed_on) DO NOTHING",
             [batch.pk],

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from django.db import connection
 
 from memo_registry.audit.models import ImportBatch
+from memo_registry.imports.listings.life import LIFE_CHANGED, LIFE_NEW, LIFE_SET
 from memo_registry.imports.listings.result import SubjectImportResult
 
 
@@ -156,13 +157,18 @@ class PostgresLoader:
                     reason,
                     listed,
                     expires,
+                    number,
+                    severity,
+                    lifted,
+                    end_reason,
                 ) in validated:
                     subject_id = first_subject + index
                     if new:
                         lines.append(f"{subject_id}\t{code}\t{kind}\t{name}\tf\t{batch_id}\n")
                     waiting.append(
                         f"{listing_id}\t{subject_id}\t{target}\t{source}\t{reason}\t{listed}"
-                        f"\t{expires or NULL}\t{NULL}\t\t{batch_id}\n"
+                        f"\t{expires or NULL}\t{lifted or NULL}\t\t{batch_id}"
+                        f"\t{number or ''}\t{severity or ''}\t{end_reason or ''}\n"
                     )
                     listing_id += 1
                     if len(waiting) >= 2000:
@@ -190,7 +196,8 @@ class PostgresLoader:
                 _copy(
                     cursor,
                     "COPY subjects_listing (id, subject_id, target_subject_id, source, basis,"
-                    " listed_on, expires_on, lifted_on, lift_reason, import_batch_id) FROM STDIN",
+                    " listed_on, expires_on, lifted_on, lift_reason, import_batch_id,"
+                    " decision_number, severity, end_reason) FROM STDIN",
                     listings,
                 )
         for table, first, count in (
@@ -226,14 +233,21 @@ class PostgresLoader:
             "CREATE TEMP TABLE subject_import_staging ("
             ' code varchar(18) COLLATE "C", kind varchar(8), name varchar(200), first_row boolean,'
             " target_id bigint, source varchar(100), reason varchar(300),"
-            " listed_on date, expires_on date"
+            " listed_on date, expires_on date,"
+            # The listing's life: NULL for a column the file does not have.
+            " decision_number varchar(100), severity varchar(4), lifted_on date,"
+            " end_reason varchar(4)"
             ") ON COMMIT DROP"
         )
         lines = (
             f"{code}\t{kind}\t{name}\t{'t' if new else 'f'}\t{target}\t{source}\t{reason}"
-            f"\t{listed}\t{expires or NULL}\n"
-            for new, _, code, kind, name, target, source, reason, listed, expires in validated
-        )
+            f"\t{listed}\t{expires or NULL}\t{_or_null(number)}\t{_or_null(severity)}"
+            f"\t{lifted or NULL}\t{_or_null(end_reason)}\n"
+            for (
+                new, _, code, kind, name, target, source, reason, listed, expires,
+                number, severity, lifted, end_reason,
+            ) in validated
+        )  # fmt: skip
         with self.step("check rows, COPY staging"):
             _Chunks(_chunked(lines)).copy(cursor, "COPY subject_import_staging FROM STDIN")
         refuse_if_wrong()
@@ -277,20 +291,23 @@ class PostgresLoader:
         cursor, result, batch_id = self.cursor, self.result, self.batch.pk
         cursor.execute(
             "UPDATE subjects_listing l SET expires_on = st.expires_on, source = st.source,"
-            " basis = st.reason, import_batch_id = %s, version = l.version + 1"
+            f" basis = st.reason, {LIFE_SET.format(table='l', new='st')},"
+            " import_batch_id = %s, version = l.version + 1"
             " FROM subject_import_staging st JOIN subjects_subject s ON s.code = st.code"
             " WHERE l.subject_id = s.id AND l.target_subject_id = st.target_id"
             " AND l.listed_on = st.listed_on"
             " AND (l.expires_on IS DISTINCT FROM st.expires_on"
-            "      OR l.source <> st.source OR l.basis <> st.reason)",
+            "      OR l.source <> st.source OR l.basis <> st.reason"
+            f"     OR {LIFE_CHANGED.format(table='l', new='st')})",
             [batch_id],
         )
         result.listings_updated = max(cursor.rowcount, 0)
         cursor.execute(
             "INSERT INTO subjects_listing (subject_id, target_subject_id, source, basis,"
-            " listed_on, expires_on, lifted_on, lift_reason, import_batch_id)"
+            " listed_on, expires_on, lifted_on, lift_reason, import_batch_id,"
+            " decision_number, severity, end_reason)"
             " SELECT s.id, st.target_id, st.source, st.reason, st.listed_on, st.expires_on,"
-            " NULL, '', %s"
+            f" st.lifted_on, '', %s, {LIFE_NEW.format(new='st')}"
             " FROM subject_import_staging st JOIN subjects_subject s ON s.code = st.code"
             " WHERE NOT EXISTS (SELECT FROM subjects_listing l WHERE l.subject_id = s.id"
             " AND l.target_subject_id = st.target_id AND l.listed_on = st.listed_on)"
@@ -298,6 +315,10 @@ class PostgresLoader:
             [batch_id],
         )
         result.listings_created = max(cursor.rowcount, 0)
+
+
+def _or_null(text: str | None) -> str:
+    return NULL if text is None else text
 
 
 def _set_aside_indexes(cursor, table: str, *, keep_btrees: bool = False):

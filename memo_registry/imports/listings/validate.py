@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from memo_registry.imports.errors import ErrorList
 from memo_registry.imports.listings.columns import CODE_KEYS, HEADER_NAMES, MAX_CELL
 from memo_registry.imports.listings.columns import cell_text as _cell_text
+from memo_registry.imports.listings.life import ABSENT, LIFE_KEYS, NO_LIFE, life_values
 from memo_registry.imports.listings.result import SubjectImportResult
 from memo_registry.lib.dates import parse_date
 from memo_registry.lib.text import canonical_doc_number, search_key, squeeze
@@ -47,7 +48,7 @@ class Targets:
         if responsibility_list is not None:
             in_force: set[int] = set()
             for memo in memos.order_by("seq"):
-                if memo.status == Memorandum.Status.REPEALED:
+                if not memo.is_in_force:
                     repealed.setdefault(memo.target_subject_id, []).append(memo)
                 else:
                     in_force.add(memo.target_subject_id)
@@ -81,9 +82,12 @@ class Targets:
 
 # A validated row: the subject's code, kind and name, the list it goes on
 # (target subject id), source, reason, and the dates as ISO text (expiry None
-# when there is none).  Text is ready for PostgreSQL's COPY when the validator
-# was asked to escape it.
-Row = tuple[str, str, str, int, str, str, str, str | None]
+# when there is none); then the listing's life (``life.LIFE_KEYS``: None for a
+# column the file lacks).  Text is ready for PostgreSQL's COPY when the
+# validator was asked to escape it.
+Row = tuple[
+    str, str, str, int, str, str, str, str | None, str | None, str | None, str | None, str | None
+]
 
 
 def _copy_escape(text: str) -> str:
@@ -143,6 +147,15 @@ class Validator:
         self._dates: dict = {}
         self._expiries: dict = {}
         self._sources: dict = {}
+        self.has_life = any(key in columns for key in LIFE_KEYS)
+
+    def life(self, cells: list, listed: str | None, number: int | None = None) -> tuple | None:
+        """The row's life columns (``life.life_values``); errors named when ``number`` is given."""
+        if not self.has_life:
+            return NO_LIFE
+        raw = {key: self.cell(cells, key) if key in self.columns else ABSENT for key in LIFE_KEYS}
+        report = None if number is None else (lambda key, text: self.error(number, key, text))
+        return life_values(raw, listed, self.escape, report)
 
     def error(self, row: int, key: str, message: str) -> None:
         self.errors.add(message, row, HEADER_NAMES[key])
@@ -231,6 +244,7 @@ class Validator:
                 self.error(number, "expires_on", str(error))
         if listed_on and expires_on and expires_on < listed_on:
             self.error(number, "expires_on", f"有效期至 {expires_on} 早于列入日期 {listed_on}。")
+        life = self.life(cells, listed_on.isoformat() if listed_on else None, number)
 
         if errors.count > errors_before:
             return None
@@ -244,6 +258,7 @@ class Validator:
             escape(squeeze(_cell_text(self.cell(cells, "reason")))[:300]),
             listed_on.isoformat(),
             expires_on.isoformat() if expires_on else None,
+            *life,
         )
 
     # --- the quick path: what ``row`` would say, remembered per cell value ---
@@ -358,9 +373,11 @@ class Validator:
                             reason = reason[:300]
                         else:
                             reason = text(reason, 300)
+                    life = self.life(cells, listed) if self.has_life and listed else NO_LIFE
                     if (
                         target
                         and listed
+                        and life is not None
                         and source is not None
                         and reason is not None
                         and (expires is None or (expires and expires >= listed))
@@ -373,11 +390,14 @@ class Validator:
                             if not errors.count:
                                 yield (
                                     True, index, code, kind, name[:200], target, source, reason,
-                                    listed, expires,
+                                    listed, expires, *life,
                                 )  # fmt: skip
                             continue
                         if seen[1] == name:  # else ``row`` names the conflict
-                            row = (code, kind, name[:200], target, source, reason, listed, expires)
+                            row = (
+                                code, kind, name[:200], target, source, reason, listed, expires,
+                                *life,
+                            )  # fmt: skip
             if row is None:
                 if not any(_cell_text(cell) for cell in cells):
                     continue

@@ -18,6 +18,7 @@ from memo_registry.lib.dates import DateError, parse_date
 from memo_registry.lib.spreadsheet import Row, Sheet
 from memo_registry.lib.text import (
     canonical_doc_number,
+    chinese_punctuation,
     kind_from_title,
     kind_from_word,
     leading_number,
@@ -30,6 +31,8 @@ from memo_registry.lib.text import (
     squeeze,
     undo_formula_inert,
 )
+from memo_registry.services import legal_basis
+from memo_registry.services.legal_basis import Basis
 from memos.models import Memorandum
 
 SEQ, DOC_NUMBER, TITLE, DEPARTMENTS = "序号", "文号", "备忘录名称", "发起部门"
@@ -40,6 +43,7 @@ DEFINITION, IMPLEMENTING, MEASURES, DIVISIONS = (
     "责任处室",
 )
 KIND, LABEL, STATUS, REPEALED_ON = "类型", "对象简称", "状态", "废止日期"
+BASIS = "实施依据"
 
 #: The document's eight columns; a file must have all of them.
 REQUIRED_COLUMNS = (
@@ -53,7 +57,7 @@ REQUIRED_COLUMNS = (
     DIVISIONS,
 )
 #: Columns the export adds so that a round trip loses nothing.
-OPTIONAL_COLUMNS = (KIND, LABEL, STATUS, REPEALED_ON)
+OPTIONAL_COLUMNS = (KIND, LABEL, STATUS, REPEALED_ON, BASIS)
 #: The header of a memo list: its columns by their names, and the other
 #: spellings that mean the same column.
 HEADER = Columns(
@@ -147,6 +151,10 @@ def _continue_record(record: Record, number: int, cells: dict[str, str], errors:
             _continue_items(record.measures, text)
         elif name == DIVISIONS:
             _continue_items(record.divisions, text)
+        elif name == BASIS:
+            # One line per measure: a continuation row's lines follow those above.
+            head = record.texts.get(name, "")
+            record.texts[name] = f"{head}\n{text}" if head.strip() else text
         elif name == DOC_NUMBER and record.texts.get(DOC_NUMBER, "").strip():
             errors.add(
                 "序号为空，这一行会接到上一项备忘录，但它有自己的文号；"
@@ -202,10 +210,15 @@ class MemoData:
     measures: tuple[tuple[str, tuple[str, ...]], ...]
     status: str | None
     repealed_on: datetime.date | None
+    #: The legal bases of each measure, in the measures' order; None when the
+    #: file has no 实施依据 column (the measures keep theirs).
+    bases: tuple[tuple[Basis, ...], ...] | None = None
 
 
 def _text(record: Record, name: str) -> str:
-    return squeeze(record.texts.get(name, ""))
+    # The PDF conversion's half-width punctuation in Chinese text, made full-width
+    # (a 文号's year in brackets holds no Chinese and stays for canonical_doc_number).
+    return chinese_punctuation(squeeze(record.texts.get(name, "")))
 
 
 def _check_length(value: str, limit: int, record: Record, column: str, errors: ErrorList) -> None:
@@ -288,7 +301,7 @@ def _measures(
         names = tuple(split_names(names_text))
         for name in names:
             _check_length(name, 100, record, DIVISIONS, errors)
-        result.append((text, names))
+        result.append((chinese_punctuation(text), names))
     return "", tuple(result)
 
 
@@ -314,6 +327,34 @@ def _status(record: Record, errors: ErrorList) -> tuple[str | None, datetime.dat
     return status, repealed_on
 
 
+def _bases(
+    record: Record, note: str, measures: tuple, errors: ErrorList
+) -> tuple[tuple[Basis, ...], ...] | None:
+    """The 实施依据 cell: one line per measure, aligned like the 责任处室."""
+    if BASIS not in record.texts:
+        return None
+    cell = record.texts[BASIS]
+    if note or not measures:
+        if squeeze(cell):
+            errors.add(
+                "没有奖惩措施（或写明无相关职能），不应填写实施依据。", record.first_row, BASIS
+            )
+        return ()
+    try:
+        lines = legal_basis.measures_lines(cell, len(measures))
+    except legal_basis.BasisError as error:
+        errors.add(str(error), record.first_row, BASIS)
+        return None
+    result = []
+    for number, line in enumerate(lines, 1):
+        bases, problems = legal_basis.parse_bases(line)
+        for problem in problems:
+            prefix = f"措施 {number} 的实施依据" if len(lines) > 1 else "实施依据"
+            errors.add(f"{prefix}{problem}", record.first_row, BASIS)
+        result.append(bases)
+    return tuple(result)
+
+
 def validate_record(record: Record, errors: ErrorList) -> MemoData | None:
     """The memo a record describes, or None when it has errors (added to ``errors``)."""
     before = errors.count
@@ -332,6 +373,7 @@ def validate_record(record: Record, errors: ErrorList) -> MemoData | None:
     implementing = _required(record, IMPLEMENTING, 100, errors)
     note, measures = _measures(record, errors)
     status, repealed_on = _status(record, errors)
+    bases = _bases(record, note, measures, errors)
     if errors.count > before:
         return None
     return MemoData(
@@ -348,6 +390,7 @@ def validate_record(record: Record, errors: ErrorList) -> MemoData | None:
         measures=measures,
         status=status,
         repealed_on=repealed_on,
+        bases=bases,
     )
 
 
@@ -355,6 +398,8 @@ def _check_duplicates(memos: list[MemoData], errors: ErrorList) -> None:
     for column, key in ((DOC_NUMBER, "doc_number"), (SEQ, "seq")):
         first_row: dict[object, int] = {}
         for memo in memos:
+            if key == "seq" and memo.status == Memorandum.Status.REPEALED:
+                continue  # a repealed memo gives up its 序号
             value = getattr(memo, key)
             if value in first_row:
                 errors.add(f"{column}「{value}」与第 {first_row[value]} 行重复。", memo.row, column)

@@ -44,6 +44,8 @@ class MemoPlan:
     measures_created: int = 0
     measures_updated: int = 0
     measures_deleted: int = 0
+    #: The measures whose legal bases (实施依据) the file changes.
+    bases_changed: int = 0
     #: The memo as written, once the plan has been carried out.
     written: Memorandum | None = None
 
@@ -95,6 +97,9 @@ class ImportPlan:
             f"删除 {c['measures_deleted']} 条。",
             f"新建部门 {c['departments_created']} 个，新建责任处室 {c['divisions_created']} 个。",
         ]
+        bases_changed = sum(memo.bases_changed for memo in self.memos)
+        if bases_changed:
+            lines.append(f"实施依据：{bases_changed} 条措施的实施依据有变化。")
         if self.not_in_file:
             named = "、".join(memo.doc_number for memo in self.not_in_file[:10])
             more = " 等" if len(self.not_in_file) > 10 else ""
@@ -162,7 +167,32 @@ def _describe(name: str, before: object, after: object) -> str:
     return name
 
 
+def _bases_state(bases_per_measure) -> tuple:
+    return tuple(tuple((b.level, b.title, b.article) for b in bases) for bases in bases_per_measure)
+
+
+def _bases_changed(data: MemoData, memo: Memorandum | None) -> int:
+    """How many of the file's measures get other legal bases than they have
+    (none when the file has no 实施依据 column: the measures keep theirs)."""
+    if data.bases is None:
+        return 0
+    measures = sorted(memo.measures.all(), key=lambda m: m.order) if memo else []
+    before = _bases_state(m.legal_basis.all() for m in measures)
+    after = _bases_state(data.bases)
+    return sum(
+        1 for n, wanted in enumerate(after) if (before[n] if n < len(before) else ()) != wanted
+    )
+
+
 def _plan_memo(data: MemoData, memo: Memorandum | None) -> MemoPlan:
+    plan = _plan_memo_fields(data, memo)
+    plan.bases_changed = _bases_changed(data, memo)
+    if memo is not None and plan.bases_changed:
+        plan.changes.append(f"实施依据（{plan.bases_changed} 条措施）")
+    return plan
+
+
+def _plan_memo_fields(data: MemoData, memo: Memorandum | None) -> MemoPlan:
     if memo is None:
         label = data.label or label_from_title(data.title)
         status = data.status or Memorandum.Status.IN_FORCE
@@ -222,8 +252,9 @@ def _check_seqs_held_by_others(
     memos: list[MemoData], not_in_file: list[Memorandum], file_name: str
 ) -> None:
     # Memos the file does not mention keep their 序号; the file cannot give it
-    # to another memo (the list's 序号 are unique).
-    held = {memo.seq: memo for memo in not_in_file}
+    # to another memo (the 序号 of the memos in force are unique).  A repealed
+    # memo holds none: its number may go to a new memo.
+    held = {memo.seq: memo for memo in not_in_file if memo.is_in_force}
     errors = ErrorList(file_name)
     for data in memos:
         other = held.get(data.seq)

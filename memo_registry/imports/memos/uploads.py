@@ -101,6 +101,24 @@ def issue_upload(name: str, user) -> str:
     return signing.dumps({"name": name, "user": user.pk}, salt=_SALT)
 
 
+def read_token(token: str, salt: str, user) -> dict:
+    """What a confirm token signed with ``salt`` carries, if it was issued to ``user``.
+
+    Raises UploadRefused (with the message to show) for a forged or altered
+    token, another user's, or one older than ``IMPORT_UPLOAD_MAX_AGE``.  The
+    listing pages' tokens are read here too (memo_registry/imports/listings/uploads.py).
+    """
+    try:
+        data = signing.loads(token, salt=salt, max_age=settings.IMPORT_UPLOAD_MAX_AGE)
+    except signing.SignatureExpired:
+        raise UploadRefused(EXPIRED) from None
+    except signing.BadSignature:
+        raise UploadRefused(FORGED) from None
+    if not isinstance(data, dict) or data.get("user") != getattr(user, "pk", None):
+        raise UploadRefused(FORGED)
+    return data
+
+
 def redeem_upload(token: str, user) -> str:
     """The upload name ``token`` was issued for, if it was issued to ``user``.
 
@@ -108,17 +126,8 @@ def redeem_upload(token: str, user) -> str:
     forged or altered token, a plain file name, another user's token, or one
     older than ``IMPORT_UPLOAD_MAX_AGE``.
     """
-    try:
-        data = signing.loads(token, salt=_SALT, max_age=settings.IMPORT_UPLOAD_MAX_AGE)
-    except signing.SignatureExpired:
-        raise UploadRefused(EXPIRED) from None
-    except signing.BadSignature:
-        raise UploadRefused(FORGED) from None
-    if (
-        not isinstance(data, dict)
-        or data.get("user") != getattr(user, "pk", None)
-        or not _UPLOAD_NAME.fullmatch(str(data.get("name", "")))
-    ):
+    data = read_token(token, _SALT, user)
+    if not _UPLOAD_NAME.fullmatch(str(data.get("name", ""))):
         raise UploadRefused(FORGED)
     return data["name"]
 

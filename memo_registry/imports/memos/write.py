@@ -6,13 +6,15 @@ before anything is created, so none is ever duplicated.
 """
 
 from django.db.models import Count, F
+from django.utils import timezone
 
-from measures.models import Division, Measure
+from measures.models import Division, LegalBasis, Measure
 from memo_registry.audit.history import BATCH, history_deferred, record_history
 from memo_registry.audit.models import ImportBatch
 from memo_registry.imports.memos.parse import MemoData
 from memo_registry.imports.memos.plan import ImportPlan, MemoPlan
 from memo_registry.lib.text import search_key, squeeze
+from memo_registry.services.legal_basis import replace_bases
 from memos.models import Department, Memorandum
 from subjects.models import TargetSubject
 
@@ -38,6 +40,10 @@ class _Writer:
         self.measures_created: list[Measure] = []
         self.new_divisions: list[list[Division]] = []  # of each measure in measures_created
         self.measures_changed: list[Measure] = []
+        # A memo added to a list that already has memos takes effect on the
+        # day of the import (issue 14); a list's own memos on its 发文日期.
+        listed = self.plan.responsibility_list
+        self.list_had_memos = bool(listed.pk) and listed.memos.exists()
         self.subject_use = dict(
             Memorandum.objects.order_by().values_list("target_subject").annotate(n=Count("pk"))
         )
@@ -120,6 +126,7 @@ class _Writer:
             batch_size=BATCH,
         )
         self._create_measures()
+        self._write_bases([memo_plan for memo_plan in self.plan.memos if memo_plan.bases_changed])
         for model, created, changed in (
             (TargetSubject, self.subjects_created, ()),
             (Memorandum, self.memos_created, self.memos_changed),
@@ -159,6 +166,8 @@ class _Writer:
         memo.status = memo_plan.status
         memo.repealed_on = memo_plan.repealed_on
         memo.import_batch = self.batch
+        if memo.pk is None and self.list_had_memos and memo.effective_on is None:
+            memo.effective_on = timezone.localdate()
         (self.memos_changed if memo.pk else self.memos_created).append(memo)
         memo_plan.written = memo
 
@@ -190,6 +199,34 @@ class _Writer:
         for measure in current[len(data.measures) :]:
             measure._change_reason = self.reason
             measure.delete()
+
+    def _write_bases(self, plans: list[MemoPlan]) -> None:
+        """The legal bases the file gives the measures, where they differ.
+
+        A measure with none yet gets its bases in one ``bulk_create`` for all;
+        one that had others has them replaced row by row, each change in the
+        history (``memo_registry.services.legal_basis.replace_bases``).
+        """
+        if not plans:
+            return
+        wanted = {memo_plan.written.pk: memo_plan.data.bases for memo_plan in plans}
+        measures = Measure.objects.filter(memo_id__in=wanted).prefetch_related("legal_basis")
+        created = []
+        for measure in measures.order_by("memo_id", "order"):
+            bases = wanted[measure.memo_id]
+            target = bases[measure.order - 1] if measure.order <= len(bases) else ()
+            current = sorted(measure.legal_basis.all(), key=lambda b: (b.order, b.pk))
+            if not current:
+                created += [
+                    LegalBasis(
+                        measure=measure, order=n, level=b.level, title=b.title, article=b.article
+                    )
+                    for n, b in enumerate(target, 1)
+                ]
+            else:
+                replace_bases(measure, target, reason=self.reason, user=self.batch.user)
+        LegalBasis.objects.bulk_create(created, batch_size=BATCH)
+        record_history(LegalBasis, created, reason=self.reason, user=self.batch.user)
 
     def _create_measures(self) -> None:
         created = Measure.objects.bulk_create(self.measures_created, batch_size=BATCH)

@@ -18,9 +18,11 @@ What a file may cost is its budget (``budgets``): UPLOAD for a page,
 COMMAND for ``import_memos``, LISTING for ``import_subjects`` (a csv of
 listings streams without a row limit).  Everything that is refused raises
 :class:`SpreadsheetError` with a message for the person who gave the file.
-This package knows nothing of memoranda or listings.
+:func:`with_columns` gives a sheet back with columns added, as it came
+(``annotate``).  This package knows nothing of memoranda or listings.
 """
 
+from memo_registry.lib.spreadsheet.annotate import AddedColumns, cell_name, with_columns
 from memo_registry.lib.spreadsheet.budgets import (
     COMMAND,
     LISTING,
@@ -43,6 +45,7 @@ from memo_registry.lib.spreadsheet.reader import (
 )
 
 __all__ = [
+    "AddedColumns",
     "COMMAND",
     "LISTING",
     "UPLOAD",
@@ -52,6 +55,7 @@ __all__ = [
     "Sheet",
     "SheetFile",
     "SpreadsheetError",
+    "cell_name",
     "cell_text",
     "mebibytes",
     "open_rows",
@@ -59,4 +63,5 @@ __all__ = [
     "read_file",
     "read_path",
     "size_refusal",
+    "with_columns",
 ]

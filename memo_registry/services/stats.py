@@ -1,0 +1,153 @@
+"""统计: what the bureau reports upward, for a period.
+
+- listings added (列入日期 in the period) by list and month;
+- per division and per memo, the work items that opened in the period:
+  done on time (feedback on or before the due date), done late, open (not
+  yet due), overdue, and the on-time rate: done on time out of those whose
+  due date has come or that are done (``on_time / (on_time + late +
+  overdue)``); lifted items count in ``opened`` only.
+
+The items are ``memo_registry.services.work``'s query, grouped in SQL by
+(division, memo, opening day, deadline, feedback day, state): a few
+thousand groups at a million listings, whose due dates are computed once
+each in Python.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, F
+from django.db.models.functions import TruncMonth
+
+from memo_registry.lib import workdays
+from memo_registry.services import work
+from subjects.models import Listing
+
+
+@dataclass
+class Row:
+    key: int
+    name: str
+    opened: int = 0
+    on_time: int = 0
+    late: int = 0
+    open: int = 0
+    overdue: int = 0
+    lifted: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.on_time + self.late
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Per cent, one decimal; None when nothing has come due."""
+        due = self.on_time + self.late + self.overdue
+        return round(100 * self.on_time / due, 1) if due else None
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "opened": self.opened,
+            "done_on_time": self.on_time,
+            "done_late": self.late,
+            "open": self.open,
+            "overdue": self.overdue,
+            "on_time_rate": self.on_time_rate,
+        }
+
+
+@dataclass
+class Stats:
+    start: datetime.date
+    end: datetime.date
+    listings: list = field(default_factory=list)  # {"list", "month", "count"}
+    divisions: list[Row] = field(default_factory=list)
+    memos: list[Row] = field(default_factory=list)
+
+
+def default_period(today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    return datetime.date(today.year, 1, 1), today
+
+
+def period(
+    start: datetime.date | None, end: datetime.date | None, today: datetime.date
+) -> tuple[datetime.date, datetime.date]:
+    """The period asked for: ``end`` today when not given, ``start`` 1 January
+    of the end's year (``?to=2024-12-31`` alone is the year 2024, not a
+    period reversed from 1 January of this year).  Not checked: ``start``
+    may be after ``end``."""
+    end = end or today
+    return start or datetime.date(end.year, 1, 1), end
+
+
+def compute(start: datetime.date, end: datetime.date, today: datetime.date) -> Stats:
+    stats = Stats(start=start, end=end)
+    stats.listings = [
+        {"list": row["target_subject__label"], "month": row["month"], "count": row["n"]}
+        for row in Listing.objects.filter(listed_on__gte=start, listed_on__lte=end)
+        .annotate(month=TruncMonth("listed_on"))
+        .values("target_subject__label", "month")
+        .annotate(n=Count("pk"))
+        .order_by("month", "target_subject__label")
+    ]
+    groups = (
+        work.items(None, today)
+        .filter(opened_on__gte=start, opened_on__lte=end)
+        .annotate(
+            division_name=F(f"{work._M}measures__divisions__name"),
+            doc_number=F(f"{work._M}doc_number"),
+            memo_seq=F(f"{work._M}seq"),
+        )
+        .values(
+            "item_division",
+            "division_name",
+            "item_memo",
+            "doc_number",
+            "memo_seq",
+            "opened_on",
+            "item_days",
+            "feedback_on",
+            "state",
+        )
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    divisions: dict[int, Row] = {}
+    memos: dict[int, Row] = {}
+    seqs: dict[int, int] = {}
+    for group in groups:
+        division = divisions.setdefault(
+            group["item_division"], Row(group["item_division"], group["division_name"])
+        )
+        memo = memos.setdefault(group["item_memo"], Row(group["item_memo"], group["doc_number"]))
+        seqs[group["item_memo"]] = group["memo_seq"]
+        kind = _kind(group)
+        for row in (division, memo):
+            row.opened += group["n"]
+            setattr(row, kind, getattr(row, kind) + group["n"])
+    stats.divisions = sorted(divisions.values(), key=lambda row: row.name)
+    stats.memos = sorted(memos.values(), key=lambda row: seqs[row.key])
+    return stats
+
+
+def _kind(group) -> str:
+    state = group["state"]
+    if state == work.DONE:
+        due = workdays.add_working_days(group["opened_on"], group["item_days"])
+        return "on_time" if group["feedback_on"] <= due else "late"
+    return {work.OPEN: "open", work.OVERDUE: "overdue", work.LIFTED: "lifted"}[state]
+
+
+def listings_by_month(stats: Stats) -> tuple[list, list]:
+    """The months and, per list, its count in each month (a table's rows)."""
+    months = sorted({row["month"] for row in stats.listings})
+    counts: dict[str, dict] = defaultdict(dict)
+    for row in stats.listings:
+        counts[row["list"]][row["month"]] = row["count"]
+    table = [
+        (label, [by_month.get(month, 0) for month in months], sum(by_month.values()))
+        for label, by_month in sorted(counts.items())
+    ]
+    return months, table

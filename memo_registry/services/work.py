@@ -1,0 +1,287 @@
+"""Work items (处室待办): computed by one query, never stored.
+
+For every listing, every measure of an in-force memo of the current list
+whose target subject the listing names, and every division responsible for
+that measure, there is a work item (subject, measure, division).  It opens
+on the later of the listing date and the memo's 生效日期 (``effective_on``;
+empty: the list's 发文日期), so a memo added later brings the subjects
+already listed into the work lists.  It is
+
+- ``done`` when that division recorded feedback (not withdrawn) for the
+  subject and measure on or after the listing date;
+- ``lifted`` when the listing ended (expired or lifted) before that;
+- ``overdue`` once past its due date: ``FEEDBACK_WORKING_DAYS`` working
+  days (default 15; a measure may set its own) after it opened;
+- ``open`` otherwise.
+
+Two listings of a subject on the same list that overlap are one item, the
+earlier's.  ``items()`` is a Listing QuerySet with the item's measure,
+division, dates and state annotated: the pages, the API, the digest and
+the statistics filter, count and page it in SQL, whatever the number of
+listings.  The due date of each row shown is computed in Python
+(``with_due``); the query tells overdue items by their opening date alone
+(``workdays.latest_start_overdue``), one cut-off per deadline in use.
+"""
+
+import datetime
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    DateField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+from measures.models import Division, Feedback, Measure
+from memo_registry.lib import workdays
+from memos.models import Memorandum
+from subjects.models import Listing
+
+OPEN, OVERDUE, DONE, LIFTED = "open", "overdue", "done", "lifted"
+STATES = {OPEN: "待反馈", OVERDUE: "已超期", DONE: "已反馈", LIFTED: "已移出未反馈"}
+_RANK = {OVERDUE: 0, OPEN: 1, DONE: 2, LIFTED: 3}
+_FAR = datetime.date(9999, 12, 31)
+_M = "target_subject__memos__"
+
+
+def default_days() -> int:
+    return int(getattr(settings, "FEEDBACK_WORKING_DAYS", 15))
+
+
+_DEADLINES: dict = {}
+_DEADLINES_TTL = 60.0
+
+
+def deadlines_in_use() -> list[int]:
+    """The default deadline and every measure's own: one query a minute per
+    process (a measure saved here clears it at once)."""
+    cached = _DEADLINES.get("value")
+    if cached is not None and time.monotonic() - _DEADLINES["at"] < _DEADLINES_TTL:
+        return cached
+    own = Measure.objects.exclude(feedback_working_days=None).values_list(
+        "feedback_working_days", flat=True
+    )
+    value = sorted({default_days(), *own})
+    _DEADLINES.update(value=value, at=time.monotonic())
+    return value
+
+
+def forget_deadlines(**kwargs) -> None:
+    _DEADLINES.clear()
+
+
+post_save.connect(forget_deadlines, sender=Measure, dispatch_uid="work_deadlines_save")
+post_delete.connect(forget_deadlines, sender=Measure, dispatch_uid="work_deadlines_delete")
+
+
+def member_divisions(user) -> QuerySet:
+    if not user.is_authenticated:
+        return Division.objects.none()
+    return Division.objects.filter(members=user).order_by("name")
+
+
+def _in_force(on, prefix: str = "") -> Q:
+    return (
+        Q(**{f"{prefix}listed_on__lte": on})
+        & (Q(**{f"{prefix}expires_on__isnull": True}) | Q(**{f"{prefix}expires_on__gte": on}))
+        & (Q(**{f"{prefix}lifted_on__isnull": True}) | Q(**{f"{prefix}lifted_on__gt": on}))
+    )
+
+
+def items(
+    divisions=None, today: datetime.date | None = None, deadlines: list[int] | None = None
+) -> QuerySet:
+    """Every work item of ``divisions`` (ids or Divisions; None: all) as of ``today``."""
+    today = today or timezone.localdate()
+    deadlines = deadlines if deadlines is not None else deadlines_in_use()
+    memo_in_force = Q(**{f"{_M}status": Memorandum.Status.IN_FORCE}) | Q(
+        **{f"{_M}repealed_on__gt": today}
+    )
+    scope = {}
+    if divisions is not None:
+        scope[f"{_M}measures__divisions__in"] = divisions
+    else:
+        scope[f"{_M}measures__divisions__isnull"] = False
+    same = Listing.objects.filter(
+        subject_id=OuterRef("subject_id"), target_subject_id=OuterRef("target_subject_id")
+    ).exclude(pk=OuterRef("pk"))
+    # An earlier listing still in force on this one's listing day: this
+    # one continues its item.
+    continues = same.filter(listed_on__lt=OuterRef("listed_on")).filter(
+        _in_force(OuterRef("listed_on"))
+    )
+    # A later listing, begun before this one ended, in force today.
+    carried_on = same.filter(
+        _in_force(today),
+        listed_on__gte=OuterRef("listed_on"),
+        listed_on__lte=Coalesce(OuterRef("expires_on"), Value(_FAR)),
+        listed_on__lt=Coalesce(OuterRef("lifted_on"), Value(_FAR)),
+    )
+    reports = Feedback.objects.filter(
+        subject_id=OuterRef("subject_id"),
+        measure_id=OuterRef("item_measure"),
+        division_id=OuterRef("item_division"),
+        withdrawn_at__isnull=True,
+        done_on__gte=OuterRef("listed_on"),
+    ).order_by("done_on", "id")
+    days = Coalesce(f"{_M}measures__feedback_working_days", Value(default_days()))
+    overdue = Q(pk__in=[])
+    for count in deadlines:
+        cutoff = workdays.latest_start_overdue(today, count)
+        overdue |= Q(item_days=count, opened_on__lte=cutoff)
+    queryset = (
+        Listing.objects.filter(
+            memo_in_force,
+            listed_on__lte=today,
+            **{
+                f"{_M}responsibility_list__is_current": True,
+                f"{_M}no_function": False,
+            },
+            **scope,
+        )
+        .annotate(
+            item_memo=F(f"{_M}id"),
+            item_measure=F(f"{_M}measures__id"),
+            item_division=F(f"{_M}measures__divisions__id"),
+            item_days=days,
+            opened_on=Greatest(
+                "listed_on",
+                Coalesce(
+                    f"{_M}effective_on",
+                    f"{_M}responsibility_list__issued_on",
+                    "listed_on",
+                ),
+                output_field=DateField(),
+            ),
+            alive=Case(
+                When(_in_force(today) | Q(Exists(carried_on)), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            feedback_id=Subquery(reports.values("id")[:1]),
+            feedback_on=Subquery(reports.values("done_on")[:1]),
+        )
+        .exclude(Exists(continues))
+        .filter(opened_on__lte=today)
+        # An ended listing gives an item only if the memo took effect before it ended.
+        .filter(
+            Q(alive=True)
+            | Q(opened_on__lte=Coalesce("expires_on", Value(_FAR)))
+            & Q(opened_on__lt=Coalesce("lifted_on", Value(_FAR)))
+        )
+    )
+    return queryset.annotate(
+        state=Case(
+            When(feedback_id__isnull=False, then=Value(DONE)),
+            When(alive=False, then=Value(LIFTED)),
+            When(overdue, then=Value(OVERDUE)),
+            default=Value(OPEN),
+            output_field=CharField(),
+        ),
+    )
+
+
+def narrowed(
+    queryset: QuerySet, *, label: str = "", exact: bool = True, listed_from=None, listed_to=None
+) -> QuerySet:
+    """Items of one list (by its label: exactly, or containing ``label``)
+    and listed between two days; empty values narrow nothing."""
+    label = (label or "").strip()
+    if label:
+        lookup = "target_subject__label" if exact else "target_subject__label__contains"
+        queryset = queryset.filter(**{lookup: label})
+    if listed_from:
+        queryset = queryset.filter(listed_on__gte=listed_from)
+    if listed_to:
+        queryset = queryset.filter(listed_on__lte=listed_to)
+    return queryset
+
+
+def with_details(queryset: QuerySet) -> QuerySet:
+    """What a row shows: the subject, its list, the memo's 文号, the measure
+    and the division, in the order of the list (overdue first, then by the
+    day it opened, which is the order of the due dates)."""
+    return queryset.select_related("subject", "target_subject").annotate(
+        doc_number=F(f"{_M}doc_number"),
+        measure_order=F(f"{_M}measures__order"),
+        measure_text=F(f"{_M}measures__text"),
+        division_name=F(f"{_M}measures__divisions__name"),
+        added_at=F("import_batch__started_at"),
+        memo_effective_on=F(f"{_M}effective_on"),
+    )
+
+
+def ordered(queryset: QuerySet, states=(OPEN, OVERDUE)) -> QuerySet:
+    """Overdue first, then by due date; done and lifted after them.  Among
+    open and overdue items the older opening comes first, and with one
+    deadline that is the order of the due dates, overdue first: the query
+    sorts by the opening day and needs no state to sort by."""
+    order = ["opened_on", "item_days", "pk", "item_measure", "item_division"]
+    if set(states) <= {OPEN, OVERDUE}:
+        return queryset.order_by(*order)
+    rank = Case(
+        *(When(state=state, then=Value(rank)) for state, rank in _RANK.items()),
+        output_field=IntegerField(),
+    )
+    return queryset.alias(state_rank=rank).order_by("state_rank", *order)
+
+
+@dataclass
+class Counts:
+    open: int = 0
+    overdue: int = 0
+    done: int = 0
+    lifted: int = 0
+
+    @property
+    def total(self) -> int:
+        """Open and overdue: what is still to do."""
+        return self.open + self.overdue
+
+    def of(self, states) -> int:
+        return sum(getattr(self, state) for state in states)
+
+
+def count_states(queryset: QuerySet, states=(OPEN, OVERDUE)) -> Counts:
+    """How many of ``queryset``'s items are in each of ``states`` (one query)."""
+    totals = queryset.filter(state__in=list(states)).aggregate(
+        **{state: Count("pk", filter=Q(state=state)) for state in states}
+    )
+    return Counts(**{state: totals[state] or 0 for state in states})
+
+
+def counts(divisions, today: datetime.date | None = None) -> Counts:
+    """Open and overdue items of ``divisions``."""
+    return count_states(items(divisions, today))
+
+
+def with_due(rows, today: datetime.date | None = None) -> list:
+    """Each row (a Listing from ``items``) given ``due_on``, ``days_left``
+    (negative: overdue by that many days), ``estimated`` (a year
+    chinesecalendar does not know) and ``state_label``."""
+    today = today or timezone.localdate()
+    rows = list(rows)
+    for row in rows:
+        row.due_on = workdays.add_working_days(row.opened_on, row.item_days)
+        row.days_left = (row.due_on - today).days
+        row.days_open = (today - row.opened_on).days
+        row.days_overdue = max(0, -row.days_left)
+        row.estimated = workdays.estimated(row.opened_on, row.due_on)
+        row.state_label = STATES[row.state]
+    return rows
