@@ -152,6 +152,14 @@ def test_an_approval_system_checks_an_applicant_and_reports_its_outcome(client, 
     assert (
         "市场监管审批系统" in page and "不予" in page and "申请人在严重质量违法失信名单内" in page
     )
+    # ... in 统计, counted by what the check answered and what the system did ...
+    stats = client.get("/stats/").content.decode()
+    table = stats.split('id="check-stats"')[1].split("</table>")[0]
+    punish = table.split("惩戒</th>")[1].split("</tr>")[0]
+    # undecided, approved, with conditions, refused, not decided, total
+    assert [cell.split("</td>")[0] for cell in punish.split('<td class="num">')[1:]] == [
+        "0", "0", "0", "1", "0", "1"
+    ]  # fmt: skip
     # ... and in 查询记录, for the system, not a person.
     record = AccessRecord.objects.filter(action="嵌入式核查").get()
     assert record.channel == AccessRecord.Channel.SYSTEM

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, F
 from django.db.models.functions import TruncMonth
 
+from memo_registry.clients.models import Check
 from memo_registry.lib import workdays
 from memo_registry.services import work
 from subjects.models import Listing
@@ -151,3 +152,27 @@ def listings_by_month(stats: Stats) -> tuple[list, list]:
         for label, by_month in sorted(counts.items())
     ]
     return months, table
+
+
+# What the calling systems decided, by what the check answered (issue 16).
+CHECK_OUTCOMES = ["", *Check.Outcome.values]
+CHECK_HEADERS = ["尚未反馈", *Check.Outcome.labels, "合计"]
+
+
+def checks_by_decision(start: datetime.date, end: datetime.date) -> list[tuple[str, list[int]]]:
+    """The embedded checks made from ``start`` to ``end`` (days in
+    Asia/Shanghai): for each answer (惩戒, 激励, 无), how many the calling
+    systems left undecided, approved, approved with conditions, refused or
+    did not decide, and the total.  One query."""
+    counts = {decision: dict.fromkeys(CHECK_OUTCOMES, 0) for decision in Check.Decision.values}
+    for row in (
+        Check.objects.filter(checked_at__date__gte=start, checked_at__date__lte=end)
+        .values("decision", "outcome")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        counts[row["decision"]][row["outcome"]] += row["n"]
+    return [
+        (Check.Decision(decision).label, [*by_outcome.values(), sum(by_outcome.values())])
+        for decision, by_outcome in counts.items()
+    ]

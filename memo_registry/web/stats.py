@@ -94,6 +94,8 @@ def stats_page(request):
         "division_rows": [row_cells(row) for row in stats.divisions],
         "memo_rows": [row_cells(row) for row in stats.memos],
         "headers": ROW_HEADERS,
+        "check_headers": stats_service.CHECK_HEADERS,
+        "check_table": stats_service.checks_by_decision(stats.start, stats.end),
         "query": request.GET.urlencode(),
     }
     return render(request, "stats/page.html", context)
