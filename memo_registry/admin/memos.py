@@ -25,7 +25,7 @@ from memo_registry.imports.memos.resource import (
     XlsxDownload,
 )
 from memo_registry.imports.memos.uploads import SignedConfirmImportForm, SignedUploadImportMixin
-from memo_registry.lib.spreadsheet import size_refusal
+from memo_registry.imports.upload_form import FILE_KINDS, ListUploadMixin
 from memo_registry.lib.text import canonical_doc_number, squeeze
 from memos.models import Department, Memorandum, ResponsibilityList
 
@@ -81,7 +81,7 @@ class MeasureInline(VersionedInlineMixin, admin.TabularInline):
     show_change_link = True
 
 
-class MemoImportForm(ImportForm):
+class MemoImportForm(ListUploadMixin, ImportForm):
     """The upload step: the file, and the list it goes into (the current one by default)."""
 
     responsibility_list = forms.ModelChoiceField(
@@ -91,24 +91,14 @@ class MemoImportForm(ImportForm):
         help_text="文件中的备忘录按文号对应到这份清单中的备忘录。",
     )
     field_order = ["resource", "import_file", "responsibility_list", "format"]
+    upload_field = "import_file"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["import_file"].help_text = (
-            "xlsx，或 UTF-8 / GB18030（GBK）编码的 csv；版式同责任清单：序号、文号、备忘录名称、"
+            f"{FILE_KINDS}；版式同责任清单：序号、文号、备忘录名称、"
             "发起部门、奖惩对象（行为）、实施部门、奖惩措施、责任处室，可另加类型、对象简称、状态、废止日期。"
         )
-        current = ResponsibilityList.current()
-        if current is not None:
-            self.fields["responsibility_list"].initial = current.pk
-
-    def clean_import_file(self):
-        # Refused before a byte is parsed (or copied to temporary storage).
-        upload = self.cleaned_data["import_file"]
-        refusal = size_refusal(upload.name, upload.size)
-        if refusal:
-            raise forms.ValidationError(refusal)
-        return upload
 
 
 class MemoConfirmImportForm(SignedConfirmImportForm):

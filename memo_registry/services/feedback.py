@@ -6,46 +6,70 @@ the subject on the day, the day is not in the future nor before the
 listing, and the user is a member of the division (administrators: any).
 """
 
-import datetime
+from collections.abc import Mapping
+from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from measures.models import Feedback
+from measures.models import Division, Feedback, Measure
+from subjects.models import Subject
 
 
-def record(
-    user,
-    *,
-    subject,
-    measure,
-    division,
-    outcome: str,
-    done_on: datetime.date,
-    document_number: str = "",
-    note: str = "",
-) -> Feedback:
-    """Save the report, or raise ValidationError (by field) and save nothing."""
-    outcome = outcome or Feedback.Outcome.APPLIED
+class Gone(Exception):
+    """The report names a subject, measure or division that does not exist."""
+
+    def __init__(self, missing: tuple[str, ...]):
+        super().__init__("、".join(missing))
+        # Of "subject", "measure", "division", in that order.
+        self.missing = missing
+
+
+class Refused(ValidationError):
+    """Feedback.clean()'s refusal (by field), with the unsaved report it refused."""
+
+    def __init__(self, error: ValidationError, report: Feedback):
+        super().__init__(error.error_dict)
+        self.report = report
+
+    @property
+    def not_member(self) -> bool:
+        """Whether the refusal is only that the user is not in the division."""
+        codes = [item.code for items in self.error_dict.values() for item in items]
+        return bool(codes) and all(code == "not_member" for code in codes)
+
+
+def record_from(user, report: Mapping, *, division_by: Literal["pk", "name"] = "pk") -> Feedback:
+    """Save the report a form or the API took in, and return it.
+
+    ``report`` holds ``subject`` and ``measure`` (their keys), ``division``
+    (its key, or its name with ``division_by="name"``), ``outcome``,
+    ``done_on`` and, if given, ``document_number`` and ``note`` (实施情况).
+    Raises Gone naming what does not exist, or Refused; nothing is saved then.
+    """
+    named = {
+        "subject": Subject.objects.filter(pk=report["subject"]).first(),
+        "measure": Measure.objects.filter(pk=report["measure"]).first(),
+        "division": Division.objects.filter(**{division_by: report["division"]}).first(),
+    }
+    missing = tuple(name for name, found in named.items() if found is None)
+    if missing:
+        raise Gone(missing)
+    outcome = report["outcome"] or Feedback.Outcome.APPLIED
     feedback = Feedback(
-        subject=subject,
-        measure=measure,
-        division=division,
+        **named,
         outcome=outcome,
-        done_on=done_on,
-        document_number=(document_number or "").strip(),
+        done_on=report["done_on"],
+        document_number=(report.get("document_number") or "").strip(),
         # "What was done" may be left out: the outcome says it then.
-        action=(note or "").strip() or Feedback.Outcome(outcome).label,
+        action=(report.get("note") or "").strip() or Feedback.Outcome(outcome).label,
         recorded_by=user,
     )
     feedback.acting_user = user
-    feedback.full_clean()
+    try:
+        feedback.full_clean()
+    except ValidationError as error:
+        raise Refused(error, feedback) from None
     with transaction.atomic():
         feedback.save()
     return feedback
-
-
-def not_member(error: ValidationError) -> bool:
-    """Whether the refusal is only that the user is not in the division."""
-    codes = [item.code for items in getattr(error, "error_dict", {}).values() for item in items]
-    return bool(codes) and all(code == "not_member" for code in codes)

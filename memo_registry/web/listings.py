@@ -29,8 +29,9 @@ from memo_registry.imports.errors import ImportFailed, database_refusal
 from memo_registry.imports.listings import sheets, uploads
 from memo_registry.imports.listings.columns import HEADER_NAMES
 from memo_registry.imports.listings.lifting import NAMES as LIFT_NAMES
+from memo_registry.imports.upload_form import FILE_KINDS, ListUploadMixin
 from memo_registry.lib.masking import mask_in_text
-from memo_registry.lib.spreadsheet import SpreadsheetError, size_refusal
+from memo_registry.lib.spreadsheet import SpreadsheetError
 from memos.models import ResponsibilityList
 from subjects.models import Listing
 
@@ -70,7 +71,7 @@ def _can_upload(view):
     return login_required(permission_required("audit.upload_listings", raise_exception=True)(view))
 
 
-class UploadForm(forms.Form):
+class UploadForm(ListUploadMixin, forms.Form):
     file = forms.FileField(label="表格（xlsx 或 csv）")
     responsibility_list = forms.ModelChoiceField(
         label="按哪份清单解析列入依据",
@@ -81,20 +82,8 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args, kind: Kind, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["file"].help_text = (
-            f"xlsx，或 UTF-8 / GB18030（GBK）编码的 csv；表头行含 {kind.columns} 等列"
-            "（列的顺序不限，表头上方的标题行会跳过）。"
-        )
-        current = ResponsibilityList.current()
-        if current is not None:
-            self.fields["responsibility_list"].initial = current.pk
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        refusal = size_refusal(upload.name, upload.size)
-        if refusal:
-            raise forms.ValidationError(refusal)
-        return upload
+        header = f"表头行含 {kind.columns} 等列（列的顺序不限，表头上方的标题行会跳过）"
+        self.fields["file"].help_text = f"{FILE_KINDS}；{header}。"
 
 
 @_can_upload

@@ -22,12 +22,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from measures.models import Division, Feedback, Measure, WorkSeen
+from measures.models import Division, Feedback, WorkSeen
 from memo_registry.lib.spreadsheet.writer import XLSX_CONTENT_TYPE, xlsx_table
 from memo_registry.services import feedback as feedback_service
 from memo_registry.services import work
 from memo_registry.web.work_nav import remember_divisions
-from subjects.models import Subject
 
 PAGE_SIZE = 50
 EXPORT_MAX_ROWS = 20_000
@@ -279,28 +278,16 @@ def work_feedback(request):
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return redirect(back)
-    data = form.cleaned_data
-    subject = Subject.objects.filter(pk=data["subject"]).first()
-    measure = Measure.objects.filter(pk=data["measure"]).first()
-    division = Division.objects.filter(pk=data["division"]).first()
-    if subject is None or measure is None or division is None:
+    try:
+        report = feedback_service.record_from(request.user, form.cleaned_data)
+    except feedback_service.Gone:
         messages.error(request, "该事项已不存在，未记录反馈。")
         return redirect(back)
-    try:
-        feedback_service.record(
-            request.user,
-            subject=subject,
-            measure=measure,
-            division=division,
-            outcome=data["outcome"],
-            done_on=data["done_on"],
-            document_number=data["document_number"],
-            note=data["note"],
-        )
-    except ValidationError as error:
-        messages.error(request, f"{subject.name}：未记录反馈。" + _messages(error))
+    except feedback_service.Refused as refused:
+        name = refused.report.subject.name
+        messages.error(request, f"{name}：未记录反馈。" + _messages(refused))
         return redirect(back)
-    messages.success(request, f"已记录“{subject.name}”的反馈（{division.name}）。")
+    messages.success(request, f"已记录“{report.subject.name}”的反馈（{report.division.name}）。")
     return redirect(back)
 
 
