@@ -233,6 +233,8 @@ ADMIN_EXPECTED = {
     "auth.group": {"anonymous": OUT, "clerk": OUT, "editor": NONE, "administrator": ALL},
     # Client systems' API keys: 管理员 creates and revokes them.
     "clients.clientkey": {"anonymous": OUT, "clerk": OUT, "editor": NONE, "administrator": ALL},
+    # Embedded checks: evidence, read only for staff (memo_registry/clients/admin.py).
+    "clients.check": {"anonymous": OUT, "clerk": OUT, "editor": READ, "administrator": READ},
 }
 
 # The admin's other pages, (anonymous, clerk, editor, administrator) for each.
@@ -280,7 +282,7 @@ def admin_world(world, clerk, editor):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from memo_registry.audit.models import AccessRecord, ImportBatch
-    from memo_registry.clients.models import ClientKey
+    from memo_registry.clients.models import Check, ClientKey
     from subjects.models import PublicationPeriod
 
     seen = {"user_agent": "pytest", "ip_address": "127.0.0.1", "username": "clerk"}
@@ -294,7 +296,12 @@ def admin_world(world, clerk, editor):
     AccessRecord.objects.create(
         username="clerk", at=timezone.now(), channel=AccessRecord.Channel.PAGE, action="查看主体"
     )
-    ClientKey.objects.create_key(name="审批系统", scopes=["checks:write"])
+    api_key, _ = ClientKey.objects.create_key(name="审批系统", scopes=["checks:write"])
+    Check.objects.create(
+        code="91420100177570439U", code_kind="org", matter_code="1", matter_name="食品生产许可",
+        department="行政审批处", decision="none", checked_at=timezone.now(), key=api_key,
+        client_name="审批系统",
+    )  # fmt: skip
     # A test period, not a legal fact: the table ships empty.
     PublicationPeriod.objects.create(severity="严重", months=12, source="测试用依据")
     objects = {"auth.user": clerk}  # not a superuser, whose pages only a superuser may change

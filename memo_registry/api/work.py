@@ -7,13 +7,14 @@ Signed-in staff (session or HTTP Basic).  A user sees and closes the items
 of the divisions they belong to; administrators, any division's.  The work
 lists and feedback are a person's (their divisions, their name on the
 report): a request with an API key is refused with 403, no scope gives them.
+Statistics are the bureau's internal work data: people who may open
+``/stats/``, and keys holding ``stats:read``.
 
 Dates are ``YYYY-MM-DD`` as the schema's ``format: date`` says, and a
 query parameter given empty or twice is refused, not read as left out.
 """
 
 from django.core.exceptions import PermissionDenied as ModelPermissionDenied
-from django.core.exceptions import ValidationError as ModelValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -23,15 +24,15 @@ from rest_framework.response import Response
 from rest_framework.utils import html
 from rest_framework.views import APIView
 
-from measures.models import Division, Feedback, Measure
+from measures.models import Division, Feedback
+from memo_registry.api.auth import KeyScopes
 from memo_registry.api.errors import ErrorResponseSerializer
 from memo_registry.api.params import StrictCharField, check_params
-from memo_registry.clients.models import ClientKey
+from memo_registry.clients.models import Check, ClientKey
 from memo_registry.services import feedback as feedback_service
 from memo_registry.services import stats as stats_service
 from memo_registry.services import work
 from memo_registry.services.lookup import ISO_DAY
-from subjects.models import Subject
 
 OUTCOMES = [(value, label) for value, label in Feedback.Outcome.choices]
 
@@ -249,25 +250,15 @@ class FeedbackInputSerializer(serializers.Serializer):
     note = StrictCharField(required=False, allow_blank=True, max_length=2000, help_text="实施情况")
 
 
-def _named(data) -> tuple[Subject, Measure, Division]:
-    """The subject, measure and division the report names; 404 naming each
-    that does not exist (a client can look them up again; a rule not met is
-    a 400)."""
-    subject = Subject.objects.filter(pk=data["subject"]).first()
-    measure = Measure.objects.filter(pk=data["measure"]).first()
-    division = Division.objects.filter(name=data["division"].strip()).first()
-    missing = [
-        text
-        for found, text in (
-            (subject, f"没有 key 为 {data['subject']} 的主体"),
-            (measure, f"没有 id 为 {data['measure']} 的措施"),
-            (division, f"没有名为“{data['division'][:50]}”的处室"),
-        )
-        if found is None
-    ]
-    if missing:
-        raise exceptions.NotFound("；".join(missing) + "。")
-    return subject, measure, division
+def _not_found(data, missing) -> exceptions.NotFound:
+    """The 404 naming each of the report's subject, measure and division that
+    does not exist (a client can look them up again; a rule not met is a 400)."""
+    texts = {
+        "subject": f"没有 key 为 {data['subject']} 的主体",
+        "measure": f"没有 id 为 {data['measure']} 的措施",
+        "division": f"没有名为“{data['division'][:50]}”的处室",
+    }
+    return exceptions.NotFound("；".join(texts[name] for name in missing) + "。")
 
 
 _FIELDS = {"action": "note"}
@@ -300,23 +291,17 @@ class FeedbackCreateAPI(APIView):
         given = FeedbackInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        subject, measure, division = _named(data)
         try:
-            report = feedback_service.record(
-                request.user,
-                subject=subject,
-                measure=measure,
-                division=division,
-                outcome=data["outcome"],
-                done_on=data["done_on"],
-                document_number=data.get("document_number", ""),
-                note=data.get("note", ""),
+            report = feedback_service.record_from(
+                request.user, {**data, "division": data["division"].strip()}, division_by="name"
             )
-        except ModelValidationError as error:
-            if feedback_service.not_member(error):
-                raise exceptions.PermissionDenied(error.messages[0]) from None
+        except feedback_service.Gone as gone:
+            raise _not_found(data, gone.missing) from None
+        except feedback_service.Refused as refused:
+            if refused.not_member:
+                raise exceptions.PermissionDenied(refused.messages[0]) from None
             raise serializers.ValidationError(
-                {_FIELDS.get(name, name): texts for name, texts in error.message_dict.items()}
+                {_FIELDS.get(name, name): texts for name, texts in refused.message_dict.items()}
             ) from None
         return Response(FeedbackSerializer(report).data, status=status.HTTP_201_CREATED)
 
@@ -375,25 +360,64 @@ class ListingMonthSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+class CheckCountsSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(
+        choices=Check.Decision.values, help_text="核查结论：punish 惩戒、reward 激励、none 无"
+    )
+    undecided = serializers.IntegerField(help_text="对接系统尚未反馈办理结果")
+    approved = serializers.IntegerField(help_text="准予")
+    approved_with_conditions = serializers.IntegerField(help_text="附条件准予")
+    refused = serializers.IntegerField(help_text="不予")
+    not_decided = serializers.IntegerField(help_text="未作决定")
+    total = serializers.IntegerField(help_text="合计")
+
+
 class StatsSerializer(serializers.Serializer):
     period_from = serializers.DateField()
     period_to = serializers.DateField()
     listings = ListingMonthSerializer(many=True)
     divisions = StatsRowSerializer(many=True)
     memos = StatsRowSerializer(many=True)
+    checks = CheckCountsSerializer(
+        many=True,
+        help_text="期间内（按北京时间的日期）的嵌入式核查：每个核查结论一行（punish、reward、none），"
+        "按对接系统反馈的办理结果计数",
+    )
+
+
+class MayReadStats(BasePermission):
+    """People who may open /stats/ (measures.view_feedback); a request with
+    a key passes here and is judged by its scopes (KeyScopes)."""
+
+    message = "需要登录并具有查看统计的权限。"
+
+    def has_permission(self, request, view):
+        if isinstance(request.auth, ClientKey):
+            return True
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm("measures.view_feedback"))
 
 
 @extend_schema(
     summary="统计",
-    description="与 /stats/ 页面相同：期间内新增名单记录（按名单和月份），各处室、各备忘录的按期反馈情况。",
+    description=(
+        "与 /stats/ 页面及其导出相同：期间内新增名单记录（按名单和月份），各处室、各备忘录的"
+        "按期反馈情况，嵌入式核查（按核查结论和办理结果）。对接系统的接口密钥需有 stats:read。"
+    ),
     parameters=[StatsQuerySerializer],
     responses={
         200: StatsSerializer,
         400: OpenApiResponse(_ERROR, description="日期格式不对，或截止日期早于开始日期"),
+        401: _NOT_SIGNED_IN,
+        403: OpenApiResponse(
+            _ERROR, description="接口密钥没有 stats:read 权限范围，或人员没有查看统计的权限"
+        ),
     },
 )
 class StatsAPI(APIView):
-    permission_classes = [IsStaffReader]
+    # Statistics are the bureau's internal work data: a key needs stats:read.
+    permission_classes = [KeyScopes, MayReadStats]
+    required_scopes = ("stats:read",)
 
     def get(self, request):
         check_params(request, single=("from", "to"))
@@ -404,7 +428,7 @@ class StatsAPI(APIView):
             params.validated_data.get("from"), params.validated_data.get("to"), today
         )
         if start > end:
-            raise serializers.ValidationError({"to": ["截止日期不能早于开始日期。"]})
+            raise serializers.ValidationError({"to": [stats_service.REVERSED]})
         stats = stats_service.compute(start, end, today)
         return Response(
             {
@@ -415,5 +439,6 @@ class StatsAPI(APIView):
                 ],
                 "divisions": [row.as_dict() for row in stats.divisions],
                 "memos": [row.as_dict() for row in stats.memos],
+                "checks": [row.as_dict() for row in stats.checks],
             }
         )

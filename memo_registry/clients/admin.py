@@ -1,12 +1,15 @@
 """The admin of client systems' API keys (管理员 only): create one (its key is
-shown once), set its scopes and expiry, revoke it."""
+shown once), set its scopes and expiry, revoke it; and the embedded checks
+they made, read only (staff who may view checks)."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models.constants import LOOKUP_SEP
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from memo_registry.clients.models import SCOPES, ClientKey, validate_scopes
+from memo_registry.clients.models import SCOPES, Check, ClientKey, validate_scopes
+from subjects.codes import mask
 
 # One key model: this app's (with scopes and last use), not the library's bare one.
 if admin.site.is_registered(APIKey):
@@ -57,3 +60,53 @@ class ClientKeyAdmin(APIKeyModelAdmin):
             f"“{obj.name}”的接口密钥是：{key}　请立即复制并交给对接系统妥善保存：它只显示这一次，"
             "登记簿只保存它的摘要，以后无法再查看。",
         )
+
+
+@admin.register(Check)
+class CheckAdmin(admin.ModelAdmin):
+    """The embedded checks, read only: each is the evidence of what a system
+    asked and was told, so nobody adds, changes or deletes one here.  A
+    person's identity number is masked (first 6 and last 4 characters) for
+    a user without subjects.view_full_identity."""
+
+    list_filter = ("decision", "outcome", "client_name")
+    date_hierarchy = "checked_at"
+    show_full_result_count = False
+
+    def get_list_display(self, request):
+        code = self._code_field(request)
+        return ["checked_at", "client_name", "department", "matter_name", code, "decision",
+                "outcome"]  # fmt: skip
+
+    def get_fields(self, request, obj=None):
+        code = self._code_field(request)
+        return ["checked_at", "client_name", "key", "department", "matter_code", "matter_name",
+                code, "code_kind", "subject", "decision", "measures", "outcome", "outcome_note",
+                "outcome_at"]  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    @staticmethod
+    def _code_field(request) -> str:
+        return "code" if request.user.has_perm("subjects.view_full_identity") else "masked_code"
+
+    @admin.display(description="代码")
+    def masked_code(self, obj) -> str:
+        return mask(obj.code, obj.code_kind)
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # No filter in the address on the code (?code__startswith=…), nor on
+        # the subject's: it would find the masked digits one at a time.
+        if lookup.split(LOOKUP_SEP)[0] in ("code", "subject"):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -22,6 +22,7 @@ SCOPES = {
     "subjects:read": "查询主体和变更（/api/subjects/…、/api/changes/）",
     "subjects:full_identity": "查看完整的身份证号码（否则遮蔽为前6后4位）",
     "checks:write": "嵌入式核查（/api/checks/）",
+    "stats:read": "读取统计（/api/stats/：本局的工作数据）",
 }
 
 

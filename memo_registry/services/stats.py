@@ -5,7 +5,12 @@
   done on time (feedback on or before the due date), done late, open (not
   yet due), overdue, and the on-time rate: done on time out of those whose
   due date has come or that are done (``on_time / (on_time + late +
-  overdue)``); lifted items count in ``opened`` only.
+  overdue)``); lifted items count in ``opened`` only;
+- the embedded checks made in the period, by what they answered and what
+  the calling system then decided.
+
+The page, its xlsx and ``/api/stats/`` all read one ``Stats`` for one
+``period()``.
 
 The items are ``memo_registry.services.work``'s query, grouped in SQL by
 (division, memo, opening day, deadline, feedback day, state): a few
@@ -66,19 +71,21 @@ class Stats:
     listings: list = field(default_factory=list)  # {"list", "month", "count"}
     divisions: list[Row] = field(default_factory=list)
     memos: list[Row] = field(default_factory=list)
+    checks: list["CheckRow"] = field(default_factory=list)
 
 
-def default_period(today: datetime.date) -> tuple[datetime.date, datetime.date]:
-    return datetime.date(today.year, 1, 1), today
+# The one refusal of a period, on the page and in the API (on the end's field).
+REVERSED = "截止日期不能早于开始日期。"
 
 
 def period(
     start: datetime.date | None, end: datetime.date | None, today: datetime.date
 ) -> tuple[datetime.date, datetime.date]:
-    """The period asked for: ``end`` today when not given, ``start`` 1 January
-    of the end's year (``?to=2024-12-31`` alone is the year 2024, not a
-    period reversed from 1 January of this year).  Not checked: ``start``
-    may be after ``end``."""
+    """The period asked for, on the page and in the API alike: ``end`` today
+    when not given, ``start`` 1 January of the end's year (``?to=2024-12-31``
+    alone is the year 2024, not a period reversed from 1 January of this
+    year).  Not checked: ``start`` may be after ``end`` (the callers refuse
+    it with ``REVERSED``)."""
     end = end or today
     return start or datetime.date(end.year, 1, 1), end
 
@@ -130,6 +137,7 @@ def compute(start: datetime.date, end: datetime.date, today: datetime.date) -> S
             setattr(row, kind, getattr(row, kind) + group["n"])
     stats.divisions = sorted(divisions.values(), key=lambda row: row.name)
     stats.memos = sorted(memos.values(), key=lambda row: seqs[row.key])
+    stats.checks = checks_by_decision(start, end)
     return stats
 
 
@@ -154,16 +162,47 @@ def listings_by_month(stats: Stats) -> tuple[list, list]:
     return months, table
 
 
-# What the calling systems decided, by what the check answered (issue 16).
+# What the calling systems decided, by what the check answered (issue 16):
+# the outcome "" is a check whose system has not said yet.
 CHECK_OUTCOMES = ["", *Check.Outcome.values]
 CHECK_HEADERS = ["尚未反馈", *Check.Outcome.labels, "合计"]
+# The outcomes as the API names them ("" has no name of its own there).
+CHECK_FIELDS = ["undecided", *Check.Outcome.values]
 
 
-def checks_by_decision(start: datetime.date, end: datetime.date) -> list[tuple[str, list[int]]]:
+@dataclass
+class CheckRow:
+    """The checks that answered ``decision``, counted by each outcome."""
+
+    decision: str
+    by_outcome: dict[str, int]
+
+    @property
+    def label(self) -> str:
+        return Check.Decision(self.decision).label
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_outcome.values())
+
+    @property
+    def cells(self) -> list[int]:
+        """The counts in CHECK_HEADERS' order."""
+        return [*self.by_outcome.values(), self.total]
+
+    def as_dict(self) -> dict:
+        return {
+            "decision": self.decision,
+            **dict(zip(CHECK_FIELDS, self.by_outcome.values(), strict=True)),
+            "total": self.total,
+        }
+
+
+def checks_by_decision(start: datetime.date, end: datetime.date) -> list[CheckRow]:
     """The embedded checks made from ``start`` to ``end`` (days in
     Asia/Shanghai): for each answer (惩戒, 激励, 无), how many the calling
     systems left undecided, approved, approved with conditions, refused or
-    did not decide, and the total.  One query."""
+    did not decide.  One query."""
     counts = {decision: dict.fromkeys(CHECK_OUTCOMES, 0) for decision in Check.Decision.values}
     for row in (
         Check.objects.filter(checked_at__date__gte=start, checked_at__date__lte=end)
@@ -172,7 +211,4 @@ def checks_by_decision(start: datetime.date, end: datetime.date) -> list[tuple[s
         .order_by()
     ):
         counts[row["decision"]][row["outcome"]] += row["n"]
-    return [
-        (Check.Decision(decision).label, [*by_outcome.values(), sum(by_outcome.values())])
-        for decision, by_outcome in counts.items()
-    ]
+    return [CheckRow(decision, by_outcome) for decision, by_outcome in counts.items()]

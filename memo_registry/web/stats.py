@@ -1,5 +1,6 @@
-"""统计 ``/stats/``: listings added, and each division's and memo's feedback
-on time, as SVG charts with their numbers in tables; the same as xlsx."""
+"""统计 ``/stats/``: listings added, each division's and memo's feedback
+on time, as SVG charts with their numbers in tables, and the embedded
+checks; the same as xlsx."""
 
 import datetime
 from urllib.parse import quote
@@ -19,6 +20,9 @@ ROW_HEADERS = ["名称", "开始的事项", "按期反馈", "逾期反馈", "待
 
 
 class PeriodForm(forms.Form):
+    """The period of ``/stats/``, completed and refused by the API's rule
+    (``stats_service.period``): ``to`` alone is that year up to that day."""
+
     start = forms.DateField(
         label="开始日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -26,24 +30,28 @@ class PeriodForm(forms.Form):
         label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
+    def __init__(self, *args, today: datetime.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
     def clean(self):
         cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and start > end:
-            self.add_error("end", "截止日期不能早于开始日期。")
-        return cleaned
+        if self.errors:
+            return cleaned
+        start, end = stats_service.period(cleaned.get("start"), cleaned.get("end"), self.today)
+        if start > end:
+            self.add_error("end", stats_service.REVERSED)
+        return {**cleaned, "start": start, "end": end}
 
 
 def period(data, today: datetime.date):
     """(form, start, end); start and end None when the form is refused."""
-    form = PeriodForm({"start": data.get("from", ""), "end": data.get("to", "")} if data else None)
-    start, end = stats_service.default_period(today)
-    if data and not form.is_valid():
+    if not data:
+        return PeriodForm(today=today), *stats_service.period(None, None, today)
+    form = PeriodForm({"start": data.get("from", ""), "end": data.get("to", "")}, today=today)
+    if not form.is_valid():
         return form, None, None
-    if data:
-        start = form.cleaned_data.get("start") or start
-        end = form.cleaned_data.get("end") or end
-    return form, start, end
+    return form, form.cleaned_data["start"], form.cleaned_data["end"]
 
 
 def _rate(row) -> str:
@@ -95,7 +103,7 @@ def stats_page(request):
         "memo_rows": [row_cells(row) for row in stats.memos],
         "headers": ROW_HEADERS,
         "check_headers": stats_service.CHECK_HEADERS,
-        "check_table": stats_service.checks_by_decision(stats.start, stats.end),
+        "check_table": [(row.label, row.cells) for row in stats.checks],
         "query": request.GET.urlencode(),
     }
     return render(request, "stats/page.html", context)
@@ -113,6 +121,9 @@ def stats_export(request):
         ["新增名单记录", row["list"], row["count"], "", "", "", "", row["month"].strftime("%Y-%m")]
         for row in stats.listings
     ]
+    # The checks' own columns, under a header row of their own.
+    rows.append(["类别", "核查结论", *stats_service.CHECK_HEADERS])
+    rows += [["嵌入式核查", row.label, *row.cells] for row in stats.checks]
     content = xlsx_table(f"统计 {start}至{end}", ["类别", *ROW_HEADERS, "月份"], rows)
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     name = f"统计-{start:%Y%m%d}-{end:%Y%m%d}.xlsx"
