@@ -167,6 +167,47 @@ def test_an_approval_system_checks_an_applicant_and_reports_its_outcome(client, 
     assert record.api_key_prefix == check.key.prefix and record.listed_count == 1
 
 
+@pytest.mark.django_db(transaction=True)  # the memo cache serves only outside a transaction
+def test_the_check_answers_in_the_schemas_shape_without_reading_feedback(
+    client, punished, django_assert_max_num_queries
+):
+    """The check is the path a system calls at every decision: its answer is
+    written out, not passed through the serializer, so it is checked against
+    the serializer here; and it reads no feedback (it does not show it)."""
+    from django.test.utils import CaptureQueriesContext
+
+    from memo_registry.api.checks import (
+        EmbeddedCheckAnswerSerializer,
+        EmbeddedCheckMeasureSerializer,
+    )
+
+    headers = key_for("checks:write")
+    post(client, "/api/checks/", check_body(punished.code), headers)  # warm the memo cache
+    with CaptureQueriesContext(connection) as queries:
+        response = post(client, "/api/checks/", check_body(punished.code), headers)
+    assert response.status_code == 201
+    answer = response.json()
+    # Every key of the serializer is there, and no other (the listings'
+    # optional life fields belong to the subject answer, not the check's).
+    assert set(answer) == set(EmbeddedCheckAnswerSerializer().fields)
+    assert set(answer["measures"][0]) == set(EmbeddedCheckMeasureSerializer().fields)
+    checked_at = datetime.datetime.fromisoformat(answer["checked_at"])
+    assert checked_at == Check.objects.get(pk=answer["id"]).checked_at
+    listing = answer["subject"]["listings"][0]
+    assert listing["listed_on"] == (timezone.localdate() - datetime.timedelta(days=10)).isoformat()
+    assert set(listing) == {
+        "doc_number", "doc_numbers", "list_label", "source", "basis", "listed_on",
+        "expires_on", "lifted_on", "lift_reason", "in_force",
+    }  # fmt: skip
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert not [text for text in sql if "measures_feedback" in text]
+    # key, subject, its listings, the memo cache's counter, the check and its
+    # 查询记录, written in one transaction.
+    statements = [text for text in sql if text not in ("BEGIN", "COMMIT")]
+    assert len(statements) <= 6, statements
+    assert sql.count("COMMIT") == 1
+
+
 def test_a_code_on_no_list_answers_none(client, list_2018):
     headers = key_for("checks:write")
     unknown = post(client, "/api/checks/", check_body(valid_uscc(77)), headers).json()

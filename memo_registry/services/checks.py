@@ -11,6 +11,7 @@ The answer is the subject's status of ``memo_registry.services.lookup``
 * else ``none`` (not listed, or listed under memos with no measure of the bureau's).
 """
 
+from django.db import transaction
 from django.utils import timezone
 
 from memo_registry.clients.models import Check, ClientKey
@@ -49,24 +50,38 @@ def measures_of(status: SubjectStatus | None) -> list[dict]:
 
 
 def run_check(
-    code: Code, subject: Subject | None, key: ClientKey, *, matter_code, matter_name, department
+    code: Code,
+    subject: Subject | None,
+    key: ClientKey,
+    *,
+    matter_code,
+    matter_name,
+    department,
+    keep_with=None,
 ) -> tuple[Check, SubjectStatus | None]:
-    """Answer and keep one check of ``code`` (already parsed) for ``key``'s system."""
+    """Answer and keep one check of ``code`` (already parsed) for ``key``'s
+    system.  ``keep_with(status)``, if given, writes what is kept with the
+    check (its 查询记录) in the same transaction: one commit."""
     now = timezone.now()
-    status = status_for(subject, timezone.localdate(now)) if subject else None
-    check = Check.objects.create(
-        code=code.value,
-        code_kind=code.kind,
-        subject=subject,
-        matter_code=matter_code,
-        matter_name=matter_name,
-        department=department,
-        decision=decision(status),
-        measures=measures_of(status),
-        checked_at=now,
-        key=key,
-        client_name=key.name,
-    )
+    # Read before the transaction, where the memo cache serves it; the check
+    # answers what applies, not who reported it: no feedback is read.
+    status = status_for(subject, timezone.localdate(now), with_feedback=False) if subject else None
+    with transaction.atomic():
+        check = Check.objects.create(
+            code=code.value,
+            code_kind=code.kind,
+            subject=subject,
+            matter_code=matter_code,
+            matter_name=matter_name,
+            department=department,
+            decision=decision(status),
+            measures=measures_of(status),
+            checked_at=now,
+            key=key,
+            client_name=key.name,
+        )
+        if keep_with is not None:
+            keep_with(status)
     return check, status
 
 

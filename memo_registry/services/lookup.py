@@ -248,8 +248,13 @@ def statuses_for(
     subjects: Iterable[Subject],
     on: datetime.date,
     responsibility_list: ResponsibilityList | None = None,
+    *,
+    with_feedback: bool = True,
 ) -> dict[int, SubjectStatus]:
-    """The status of each subject on the day ``on``, keyed by subject id."""
+    """The status of each subject on the day ``on``, keyed by subject id.
+    ``with_feedback=False``: who reported what is not read (every measure is
+    then not ``done``), for an answer that does not show it (the embedded
+    check)."""
     subjects = list(subjects)
     if not subjects:
         return {}
@@ -273,7 +278,7 @@ def statuses_for(
     memos_by_target, repealed_by_target = _as_of(
         *memo_cache.in_force_and_repealed(target_ids, responsibility_list), on
     )
-    feedback = _feedback(ids, memos_by_target)
+    feedback = _feedback(ids, memos_by_target) if with_feedback else {}
 
     result: dict[int, SubjectStatus] = {}
     for subject in subjects:
@@ -383,8 +388,8 @@ def day_written(text: str, today: datetime.date) -> datetime.date:
     return day
 
 
-def status_for(subject: Subject, on: datetime.date) -> SubjectStatus:
-    return statuses_for([subject], on)[subject.pk]
+def status_for(subject: Subject, on: datetime.date, *, with_feedback: bool = True) -> SubjectStatus:
+    return statuses_for([subject], on, with_feedback=with_feedback)[subject.pk]
 
 
 def _feedback(subject_ids: list[int], memos_by_target) -> dict[tuple[int, int], list[Feedback]]:
