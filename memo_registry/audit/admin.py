@@ -8,8 +8,9 @@ from openpyxl import Workbook
 from memo_registry.audit.models import AccessRecord, ImportBatch
 
 
-class _AuditTrailAdmin(admin.ModelAdmin):
-    """An audit trail is read, never added to, changed or deleted by hand."""
+class ReadOnlyAdminMixin:
+    """Evidence (an audit trail, the embedded checks) is read, never added
+    to, changed or deleted by hand."""
 
     def has_add_permission(self, request):
         return False
@@ -19,6 +20,10 @@ class _AuditTrailAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class _AuditTrailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 # What each count of an import means, in the words of the import's summary.

@@ -8,6 +8,7 @@ from django.db.models.constants import LOOKUP_SEP
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
+from memo_registry.audit.admin import ReadOnlyAdminMixin
 from memo_registry.clients.models import SCOPES, Check, ClientKey, validate_scopes
 from subjects.codes import mask
 
@@ -63,7 +64,7 @@ class ClientKeyAdmin(APIKeyModelAdmin):
 
 
 @admin.register(Check)
-class CheckAdmin(admin.ModelAdmin):
+class CheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The embedded checks, read only: each is the evidence of what a system
     asked and was told, so nobody adds, changes or deletes one here.  A
     person's identity number is masked (first 6 and last 4 characters) for
@@ -101,12 +102,3 @@ class CheckAdmin(admin.ModelAdmin):
         if lookup.split(LOOKUP_SEP)[0] in ("code", "subject"):
             return False
         return super().lookup_allowed(lookup, value, request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,13 +1,13 @@
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, transaction
+from django.db import transaction
 
-from memo_registry.imports.errors import database_refusal
 from memo_registry.imports.locks import lock_memo_imports
-from memo_registry.imports.memos import ImportFailed, SpreadsheetError, read_path, run_import
+from memo_registry.imports.memos import read_path, run_import
 from memo_registry.lib.text import canonical_doc_number
 from memo_registry.management.lists import add_list_argument, responsibility_list_for
+from memo_registry.management.refusals import as_command_error
 from memos.models import ResponsibilityList
 
 
@@ -44,7 +44,10 @@ class Command(BaseCommand):
     def handle(self, *args, file, list_doc_number=None, dry_run=False, **options):
         if options["create_list"] and not list_doc_number:
             raise CommandError("--create-list 需要同时用 --list 指定新清单的文号。")
-        try:
+        # SQLite's write lock held past its timeout by another import, or (on
+        # a database without the lock) the same list created meanwhile, is
+        # refused like a file.
+        with as_command_error():
             # The file first: a file that is refused never touches the database.
             sheet = read_path(file)
             # A list created here is part of the import: refused or dry, it goes too.
@@ -59,14 +62,6 @@ class Command(BaseCommand):
                 outcome = run_import(sheet, responsibility_list, dry_run=dry_run, source="command")
                 if dry_run:
                     transaction.set_rollback(True)
-        except SpreadsheetError as error:
-            raise CommandError(str(error)) from error
-        except ImportFailed as error:
-            raise CommandError(error.report()) from error
-        except DatabaseError as error:
-            # SQLite's write lock held past its timeout by another import, or
-            # (on a database without the lock) the same list created meanwhile.
-            raise CommandError(database_refusal(error)) from error
         for line in outcome.summary():
             self.stdout.write(line)
         if not dry_run:

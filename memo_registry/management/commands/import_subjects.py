@@ -1,12 +1,11 @@
 import contextlib
 
-from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
+from django.core.management.base import BaseCommand
 
-from memo_registry.imports.errors import ImportFailed, database_refusal
 from memo_registry.imports.listings import import_subject_rows
-from memo_registry.lib.spreadsheet import LISTING, SpreadsheetError, open_rows
+from memo_registry.lib.spreadsheet import LISTING, open_rows
 from memo_registry.management.lists import add_list_argument, responsibility_list_for
+from memo_registry.management.refusals import as_command_error
 
 
 class Command(BaseCommand):
@@ -22,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="只校验，不写入")
 
     def handle(self, *args, **options):
-        try:
+        with as_command_error():
             doc_number = options["list_doc_number"]
             # None: the pipeline reads the current list itself.
             responsibility_list = responsibility_list_for(doc_number) if doc_number else None
@@ -38,14 +37,6 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                     responsibility_list=responsibility_list,
                 )
-        except SpreadsheetError as error:
-            raise CommandError(str(error)) from None
-        except ImportFailed as error:
-            raise CommandError(error.report()) from None
-        except DatabaseError as error:
-            # Another import holding SQLite's write lock past its timeout, a
-            # lost connection, a refused write: nothing was written.
-            raise CommandError(database_refusal(error)) from None
         for warning in result.warnings:
             self.stderr.write(f"注意：{warning}")
         if options["dry_run"]:
