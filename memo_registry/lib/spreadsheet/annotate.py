@@ -25,7 +25,7 @@ from openpyxl.utils import get_column_letter
 
 from memo_registry.lib.spreadsheet.budgets import Budget
 from memo_registry.lib.spreadsheet.reader import SheetFile
-from memo_registry.lib.spreadsheet.xlsx import check_xlsx
+from memo_registry.lib.spreadsheet.xlsx import open_workbook
 from memo_registry.lib.text import strip_control
 
 
@@ -86,12 +86,7 @@ def cell_name(row: int, column: int) -> str:
 
 def _open_full(source, file_name: str, budget: Budget):
     """The workbook with its formatting (not read-only), once it passed its budget."""
-    # Imported here, as in xlsx.py: the one other place that opens a workbook.
-    from openpyxl import load_workbook
-
-    check_xlsx(source, file_name, budget)
-    source.seek(0)
-    workbook = load_workbook(source, data_only=False, keep_links=False)
+    workbook = open_workbook(source, file_name, budget, read_only=False)
     _make_formulas_inert(workbook)
     return workbook
 

@@ -73,8 +73,11 @@ def _rows(workbook, file_name: str, budget: Budget) -> Iterator[tuple[int, list]
         workbook.close()
 
 
-def open_workbook(file: BinaryIO | Path, file_name: str, budget: Budget):
-    """The workbook (openpyxl, read-only) once the file has passed :func:`check_xlsx`."""
+def open_workbook(file: BinaryIO | Path, file_name: str, budget: Budget, *, read_only=True):
+    """The workbook (openpyxl) once the file has passed :func:`check_xlsx`:
+    read-only (streamed) to read rows, or whole, with its formatting, to
+    write into (``read_only=False``: the batch check's annotated copy).
+    The one place of the application that opens a workbook."""
     check_xlsx(file, file_name, budget)
     # Imported here: openpyxl is only needed for xlsx files.
     from openpyxl import load_workbook
@@ -85,7 +88,7 @@ def open_workbook(file: BinaryIO | Path, file_name: str, budget: Budget):
         # read_only streams the sheet; data_only=False keeps a formula as the
         # text it is (it is stored as text, never evaluated); links to other
         # workbooks are not read.
-        return load_workbook(file, read_only=True, data_only=False, keep_links=False)
+        return load_workbook(file, read_only=read_only, data_only=False, keep_links=False)
     except Exception as error:  # openpyxl raises many kinds on a damaged file
         raise _damaged(file_name) from error
 
