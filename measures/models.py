@@ -333,6 +333,17 @@ def may_act_for(user, division) -> bool:
     return division.members.filter(pk=user.pk).exists()
 
 
+def divisions_acted_for(user) -> set[int] | None:
+    """The ids of the divisions ``user`` records feedback for (its member
+    divisions), or None for any division (measures.record_any_division):
+    the rule of :func:`may_act_for`, for a page offering several at once."""
+    if user.has_perm("measures.record_any_division"):
+        return None
+    if not user.is_authenticated:
+        return set()
+    return set(Division.objects.filter(members=user).values_list("pk", flat=True))
+
+
 def not_member_message(division) -> str:
     return f"您不是“{division.name}”的人员，不能为该处室录入、更正或撤回反馈。"
 

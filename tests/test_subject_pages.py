@@ -122,8 +122,9 @@ def test_recording_feedback_marks_the_measure_done(staff_client, staff, flagged)
     assert [m["done"] for m in api["measures"]] == [True, False, False, False]
 
 
-def test_a_bad_feedback_form_is_shown_again_and_writes_nothing(staff_client, flagged):
+def test_a_bad_feedback_form_is_shown_again_and_writes_nothing(staff_client, staff, flagged):
     enterprise, _ = flagged
+    Memorandum.objects.get(seq=7).measures.get(order=1).divisions.get().members.add(staff)
     response = staff_client.post(f"/subjects/{enterprise.pk}/feedback/", {"measure": "999999"})
     assert response.status_code == 302  # back to the page, with a message
     measure = Memorandum.objects.get(seq=7).measures.get(order=1)
@@ -259,7 +260,7 @@ def test_a_signed_in_user_without_the_permission_is_refused(client, django_user_
     assert client.get(f"/api/subjects/{valid_uscc(7)}/").status_code == 403
 
 
-def test_a_clerk_may_look_but_not_record_feedback(client, clerk, flagged):
+def test_a_clerk_in_no_division_may_look_but_not_record_feedback(client, clerk, flagged):
     enterprise, _ = flagged
     client.force_login(clerk)
     page = client.get(f"/subjects/{enterprise.pk}/")
@@ -272,3 +273,42 @@ def test_a_clerk_may_look_but_not_record_feedback(client, clerk, flagged):
     )  # fmt: skip
     assert response.status_code == 403
     assert Feedback.objects.count() == 0
+
+
+def test_a_division_member_records_on_the_subject_page_as_on_the_work_list(
+    client, clerk, editor, flagged
+):
+    """One rule on every page (issue 14): a division's members record its
+    feedback, whatever their role; 查阅 members could record from /work/
+    but were refused on the subject page, 编辑 outside the division saw a
+    form for every division."""
+    enterprise, _ = flagged
+    measure = Memorandum.objects.get(seq=7).measures.get(order=1)
+    division = measure.divisions.get()
+    division.members.add(clerk)
+    client.force_login(clerk)
+    page = client.get(f"/subjects/{enterprise.pk}/").content.decode()
+    assert page.count("录入反馈") == len(
+        [m for m in Memorandum.objects.get(seq=7).measures.all() if division in m.divisions.all()]
+        + [m for m in Memorandum.objects.get(seq=8).measures.all() if division in m.divisions.all()]
+    )
+    response = client.post(
+        f"/subjects/{enterprise.pk}/feedback/",
+        {"measure": measure.pk, "division": division.pk,
+         "done_on": timezone.localdate().isoformat(), "action": "已列为重点监管对象"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert Feedback.objects.get().recorded_by == clerk
+
+    # An editor outside the division is offered no form and records nothing.
+    client.force_login(editor)
+    assert "录入反馈" not in client.get(f"/subjects/{enterprise.pk}/").content.decode()
+    response = client.post(
+        f"/subjects/{enterprise.pk}/feedback/",
+        {"measure": measure.pk, "division": division.pk,
+         "done_on": timezone.localdate().isoformat(), "action": "x"},
+    )  # fmt: skip
+    assert response.status_code == 403
+    assert Feedback.objects.count() == 1
+
+

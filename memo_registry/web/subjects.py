@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from measures.models import Feedback
+from measures.models import Division, Feedback, divisions_acted_for
 from memo_registry.audit.models import AccessRecord
 from memo_registry.services import access
 from memo_registry.services.batch_check import CheckFileError, check_file
@@ -118,8 +118,9 @@ def subject_by_code(request, code):
 
 class FeedbackForm(forms.Form):
     """Feedback on one measure that applies to the subject today; the
-    divisions offered are the measure's own.  The rules themselves live in
-    Feedback.clean() (the admin and any API share them)."""
+    divisions offered are those of the measure's that the user acts for
+    (``divisions``: their ids).  The rules themselves live in
+    Feedback.clean() (the admin, /work/ and the API share them)."""
 
     measure = forms.IntegerField(widget=forms.HiddenInput)
     division = forms.ModelChoiceField(label="反馈处室", queryset=None, empty_label=None)
@@ -134,13 +135,15 @@ class FeedbackForm(forms.Form):
         label="实施情况", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args, item, **kwargs):
+    def __init__(self, *args, item, divisions, **kwargs):
         # One form per measure on the page: ids apart, field names alike.
         kwargs.setdefault("auto_id", f"id_m{item.measure.pk}_%s")
         super().__init__(*args, **kwargs)
         self.item = item
         self.fields["measure"].initial = item.measure.pk
-        self.fields["division"].queryset = item.measure.divisions.order_by("name")
+        self.fields["division"].queryset = Division.objects.filter(pk__in=divisions).order_by(
+            "name"
+        )
         self.fields["done_on"].initial = timezone.localdate()
 
     def clean(self):
@@ -169,11 +172,26 @@ class FeedbackForm(forms.Form):
         return cleaned
 
 
+def _acted_for(item, acted_for: set[int] | None) -> list[int]:
+    """The ids of the item's divisions the user records feedback for."""
+    return [d.pk for d in item.divisions if acted_for is None or d.pk in acted_for]
+
+
 def _forms(status, subject, user, bound=None):
+    """Each measure with its feedback form, or None where the user belongs
+    to none of the measure's divisions (feedback is its members' to record)."""
+    acted_for = divisions_acted_for(user)
     forms_ = []
     for item in status.measures:
-        form = bound if bound is not None and bound.item is item else FeedbackForm(item=item)
-        form.subject, form.user = subject, user
+        divisions = _acted_for(item, acted_for)
+        if bound is not None and bound.item is item:
+            form = bound
+        elif divisions:
+            form = FeedbackForm(item=item, divisions=divisions)
+        else:
+            form = None
+        if form is not None:
+            form.subject, form.user = subject, user
         forms_.append((item, form))
     return forms_
 
@@ -224,8 +242,10 @@ def subject_detail(request, pk):
 @require_POST
 def record_feedback(request, pk):
     subject = get_object_or_404(Subject, pk=pk)
-    if not request.user.has_perm("measures.add_feedback"):
-        raise PermissionDenied("您没有录入实施反馈的权限。")
+    acted_for = divisions_acted_for(request.user)
+    if acted_for is not None and not acted_for:
+        # The rule of /work/ and the API: a division's members record its feedback.
+        raise PermissionDenied("只有责任处室的人员才能录入实施反馈，您不属于任何处室。")
     status = status_for(subject, timezone.localdate())
     try:
         measure_id = int(request.POST.get("measure", ""))
@@ -235,7 +255,11 @@ def record_feedback(request, pk):
     if item is None:
         messages.error(request, "该措施今天不适用于该主体，未记录反馈。")
         return redirect("subject_detail", pk=subject.pk)
-    form = FeedbackForm(request.POST, item=item)
+    divisions = _acted_for(item, acted_for)
+    if not divisions:
+        messages.error(request, "您不属于该措施的责任处室，未记录反馈。")
+        return redirect("subject_detail", pk=subject.pk)
+    form = FeedbackForm(request.POST, item=item, divisions=divisions)
     form.subject, form.user = subject, request.user
     if not form.is_valid():
         context = _detail_context(request, subject, status, bound=form)

@@ -180,7 +180,7 @@ def test_the_subject_page_shows_today_s_measures_and_a_repealed_memo(
     expect(today.get_by_role("note")).to_have_text(
         f"{FARM.doc_number}《{FARM.title}》已于 2024年3月1日 废止，其措施不再适用。"
     )
-    # 查阅 records no feedback: no form is offered.
+    # A clerk in no division records no feedback: no form is offered.
     expect(page.get_by_text("录入反馈")).to_have_count(0)
     listings = page.locator("section", has=page.locator("#listings")).locator("tbody tr")
     expect(listings).to_have_count(3)
@@ -196,7 +196,9 @@ def test_an_editor_records_feedback_from_the_measure_s_form(
     measure = Memorandum.objects.get(seq=SERIOUS.seq).measures.get(order=1)
     personnel = Division.objects.get(name="人事处")
     measure.divisions.add(personnel)
-    personnel.members.add(editor)  # feedback is the division's members' (issue 14)
+    # Feedback is the division's members' (issue 14): the editor is in both.
+    personnel.members.add(editor)
+    Division.objects.get(name=YW).members.add(editor)
     sign_in(editor, then=f"/subjects/{enterprise.pk}/")
     count = page.locator("p.count")
     expect(count).to_have_text("共 3 项措施，待落实 3 项。")
@@ -207,7 +209,7 @@ def test_an_editor_records_feedback_from_the_measure_s_form(
     expect(details).to_have_attribute("open", "")
     division = row.get_by_label("反馈处室")
     expect(division).to_be_visible()
-    # Only this measure's divisions are offered.
+    # Only this measure's divisions (of those the editor belongs to) are offered.
     expect(division.locator("option")).to_have_text(["人事处", YW])
     division.select_option(label="人事处")
     expect(row.get_by_label("实施日期")).to_have_value(timezone.localdate().isoformat())
