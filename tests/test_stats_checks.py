@@ -235,3 +235,26 @@ def test_the_admin_filters_checks_by_decision_outcome_client_and_day(
     assert page.status_code == 200 and page.context["cl"].result_count == 1
     by_day = client.get(f"{CHECKS_ADMIN}?checked_at__year=2025&checked_at__month=3")
     assert by_day.status_code == 200 and by_day.context["cl"].result_count == 2
+
+
+def test_a_checks_admin_page_reads_in_beijing_time_and_lists_what_it_answered(
+    client, administrator, otp_login
+):
+    """The heading said 20:40 (UTC) beside 核查时间 04:40 the next day, and the
+    measures were a JSON dump with English keys."""
+    check = make_check(at(2025, 3, 2, 4, 40), "punish", "refused")
+    check.measures = [
+        {"doc_number": "发改财金〔2016〕2202号", "memo_title": "…", "kind": "punishment",
+         "order": 1, "text": "加大对失信企业日常监督检查频次", "divisions": ["有关业务处室和直属机构"],
+         "legal_basis": [], "basis_status": "missing"},
+    ]  # fmt: skip
+    check.save()
+    assert str(check) == "市场监管审批系统 食品生产许可（2025-03-02 04:40）"
+    otp_login(client, administrator)
+    page = client.get(f"{CHECKS_ADMIN}{check.pk}/change/").content.decode()
+    assert "2025-03-02 04:40" in page and "2025-03-01 20:40" not in page
+    assert (
+        "<li>【惩戒】发改财金〔2016〕2202号 第1项：加大对失信企业日常监督检查频次"
+        "（有关业务处室和直属机构）</li>"
+    ) in page
+    assert "basis_status" not in page and '"doc_number"' not in page

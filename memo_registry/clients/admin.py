@@ -5,6 +5,7 @@ they made, read only (staff who may view checks)."""
 from django import forms
 from django.contrib import admin, messages
 from django.db.models.constants import LOOKUP_SEP
+from django.utils.html import format_html, format_html_join
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
@@ -82,8 +83,8 @@ class CheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         code = self._code_field(request)
         return ["checked_at", "client_name", "key", "department", "matter_code", "matter_name",
-                code, "code_kind", "subject", "decision", "measures", "outcome", "outcome_note",
-                "outcome_at"]  # fmt: skip
+                code, "code_kind", "subject_name", "decision", "measures_shown", "outcome",
+                "outcome_note", "outcome_at"]  # fmt: skip
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
@@ -95,6 +96,34 @@ class CheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="代码")
     def masked_code(self, obj) -> str:
         return mask(obj.code, obj.code_kind)
+
+    @admin.display(description="主体")
+    def subject_name(self, obj) -> str:
+        return obj.subject.name if obj.subject_id else "登记簿中没有该主体"
+
+    @admin.display(description="适用措施（核查时）")
+    def measures_shown(self, obj):
+        """What the check answered, one measure a line, as the pages write it."""
+        if not obj.measures:
+            return "无"
+        kinds = {"punishment": "惩戒", "reward": "激励"}
+        return format_html(
+            '<ol class="check-measures">{}</ol>',
+            format_html_join(
+                "",
+                "<li>【{}】{} 第{}项：{}（{}）</li>",
+                (
+                    (
+                        kinds.get(item.get("kind"), item.get("kind", "")),
+                        item.get("doc_number", ""),
+                        item.get("order", ""),
+                        item.get("text", ""),
+                        "、".join(item.get("divisions", [])) or "未指定处室",
+                    )
+                    for item in obj.measures
+                ),
+            ),
+        )
 
     def lookup_allowed(self, lookup, value, request=None):
         # No filter in the address on the code (?code__startswith=…), nor on

@@ -12,6 +12,7 @@ and later says what it decided.  ``Change`` is the change log the feed
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 from subjects.codes import mask
@@ -123,7 +124,9 @@ class Check(models.Model):
         default_permissions = ("view",)
 
     def __str__(self) -> str:
-        return f"{self.client_name} {self.matter_name}（{self.checked_at:%Y-%m-%d %H:%M}）"
+        # In Beijing time, as the pages show every time (the database keeps UTC).
+        at = timezone.localtime(self.checked_at)
+        return f"{self.client_name} {self.matter_name}（{at:%Y-%m-%d %H:%M}）"
 
     def code_for(self, user) -> str:
         if self.code_kind == Subject.Kind.PERSON and not user.has_perm(
