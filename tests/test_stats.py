@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from memo_registry.lib import workdays
+from memo_registry.lib.charts import Bar, bar_chart
 from memo_registry.lib.spreadsheet import read_bytes
 from tests.work_world import listing, report, world_fixture  # noqa: F401  (a fixture)
 
@@ -73,14 +74,14 @@ def test_a_reversed_period_is_refused_with_its_field(client, reported):
     client.force_login(reported["clerk"])
     assert client.get("/api/stats/?from=2026-05-01&to=2026-01-01").status_code == 400
     page = client.get("/stats/?from=2026-05-01&to=2026-01-01")
-    assert page.status_code == 400 and "「截止日期」" in page.content.decode()
+    assert page.status_code == 400 and "「截至日期」" in page.content.decode()
 
 
 def test_the_export_has_the_table(client, reported):
     client.force_login(reported["clerk"])
     response = client.get("/stats/export.xlsx")
     rows = [list(row.cells) for row in read_bytes(response.content, "stats.xlsx").rows]
-    assert rows[0][:3] == ["类别", "名称", "开始的事项"]
+    assert rows[0][:3] == ["类别", "名称", "新增待办事项"]
     assert ["处室", "行政审批处", "3", "1", "1", "0", "1", "33.3%"] in [row[:8] for row in rows]
 
 
@@ -117,3 +118,26 @@ def test_stats_api_to_alone_is_that_years_period_not_a_reversed_one(client, repo
     body = response.json()
     assert (body["period_from"], body["period_to"]) == ("2000-01-01", "2000-06-30")
     assert body["divisions"] == [] and body["listings"] == []
+
+
+def test_every_month_of_the_period_is_a_column_and_a_memos_number_survives_the_chart(
+    client, reported
+):
+    """Months without listings were left out (2026-02, 04, 05 read as a
+    series), and the chart cut 文号 after 14 characters, losing the number
+    that tells two memos apart; an empty period drew an empty chart."""
+    today = timezone.localdate()
+    client.force_login(reported["other"])
+    page = client.get(f"/stats/?from={today.year}-01-01&to={today:%Y-%m-%d}").content.decode()
+    table = page.split('id="listing-stats"')[1].split("</table>")[0]
+    header = table.split("</thead>")[0]
+    months = [f"{today.year}-{month:02d}" for month in range(1, today.month + 1)]
+    assert [cell.split("</th>")[0] for cell in header.split('<th scope="col">')[2:-1]] == months
+    memo_chart = page.split("<h2>各备忘录按期反馈率</h2>")[1].split("</figure>")[0]
+    assert reported["memo"].doc_number in memo_chart
+    # A label too long for the chart is cut in the middle: its number stays.
+    long = bar_chart("备忘录", [Bar("国家发展改革委等部门发改财金〔2016〕2202号", 50.0, "50%")])
+    assert "2202号" in long and "国家发展" in long
+
+    empty = client.get("/stats/?from=2001-01-01&to=2001-12-31").content.decode()
+    assert "本期没有待办事项。" in empty and '<figure class="chart">' not in empty

@@ -94,7 +94,7 @@ def test_api_and_export_count_the_checks_as_the_page_does(client, clerk, checks_
 
     export = client.get(f"/stats/export.xlsx?{YEAR_2025}")
     rows = [list(row.cells) for row in read_bytes(export.content, "stats.xlsx").rows]
-    start = rows.index(["类别", "核查结论", "尚未反馈", "准予", "附条件准予", "不予", "未作决定",
+    start = rows.index(["类别", "核查结论", "尚未报告结果", "准予", "附条件准予", "不予", "未作决定",
                         "合计"])  # fmt: skip
     assert rows[start + 1 : start + 4] == [
         ["嵌入式核查", label, *map(str, counts)]
@@ -171,7 +171,7 @@ def test_the_page_refuses_from_alone_after_today_as_the_api_does(client, clerk):
     assert api.status_code == 400 and api.json()["errors"][0]["attr"] == "to"
     page = client.get(f"/stats/?from={later}")
     assert page.status_code == 400
-    assert "「截止日期」截止日期不能早于开始日期。" in page.content.decode()
+    assert "「截至日期」截至日期不能早于开始日期。" in page.content.decode()
     assert client.get(f"/stats/export.xlsx?from={later}").status_code == 400
 
 

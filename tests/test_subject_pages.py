@@ -310,5 +310,3 @@ def test_a_division_member_records_on_the_subject_page_as_on_the_work_list(
     )  # fmt: skip
     assert response.status_code == 403
     assert Feedback.objects.count() == 1
-
-

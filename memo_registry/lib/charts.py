@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from html import escape
 
 ROW_HEIGHT = 26
-LABEL_WIDTH = 190
+LABEL_WIDTH = 250
 BAR_WIDTH = 380
 VALUE_WIDTH = 90
 
@@ -57,5 +57,10 @@ def bar_chart(title: str, bars: Sequence[Bar], maximum: float | None = None) -> 
     return "".join(parts)
 
 
-def _short(label: str, limit: int = 14) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+def _short(label: str, limit: int = 18) -> str:
+    """The label, cut in the middle when too long: the end of a 文号 (its
+    year and number) is what tells two memos apart."""
+    if len(label) <= limit:
+        return label
+    head = (limit - 1) // 2
+    return label[:head] + "…" + label[-(limit - 1 - head) :]

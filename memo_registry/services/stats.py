@@ -75,7 +75,7 @@ class Stats:
 
 
 # The one refusal of a period, on the page and in the API (on the end's field).
-REVERSED = "截止日期不能早于开始日期。"
+REVERSED = "截至日期不能早于开始日期。"
 
 
 def period(
@@ -149,9 +149,29 @@ def _kind(group) -> str:
     return {work.OPEN: "open", work.OVERDUE: "overdue", work.LIFTED: "lifted"}[state]
 
 
+# A period longer than this many months is shown from its first month with
+# listings to its last (the page would be too wide otherwise).
+MONTHS_SHOWN = 36
+
+
+def _month_range(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    months, month = [], first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = (month + datetime.timedelta(days=32)).replace(day=1)
+    return months
+
+
 def listings_by_month(stats: Stats) -> tuple[list, list]:
-    """The months and, per list, its count in each month (a table's rows)."""
-    months = sorted({row["month"] for row in stats.listings})
+    """The months and, per list, its count in each month (a table's rows).
+    Every month of the period is a column, those without listings too (a
+    gap is a zero, not a month left out), up to MONTHS_SHOWN months."""
+    found = sorted({row["month"] for row in stats.listings})
+    if not found:
+        return [], []
+    months = _month_range(stats.start, stats.end)
+    if len(months) > MONTHS_SHOWN:
+        months = _month_range(found[0], found[-1])
     counts: dict[str, dict] = defaultdict(dict)
     for row in stats.listings:
         counts[row["list"]][row["month"]] = row["count"]
@@ -165,7 +185,7 @@ def listings_by_month(stats: Stats) -> tuple[list, list]:
 # What the calling systems decided, by what the check answered (issue 16):
 # the outcome "" is a check whose system has not said yet.
 CHECK_OUTCOMES = ["", *Check.Outcome.values]
-CHECK_HEADERS = ["尚未反馈", *Check.Outcome.labels, "合计"]
+CHECK_HEADERS = ["尚未报告结果", *Check.Outcome.labels, "合计"]
 # The outcomes as the API names them ("" has no name of its own there).
 CHECK_FIELDS = ["undecided", *Check.Outcome.values]
 

@@ -54,7 +54,7 @@ from memos.models import Memorandum
 from subjects.models import Listing
 
 OPEN, OVERDUE, DONE, LIFTED = "open", "overdue", "done", "lifted"
-STATES = {OPEN: "待反馈", OVERDUE: "已超期", DONE: "已反馈", LIFTED: "已移出未反馈"}
+STATES = {OPEN: "待反馈", OVERDUE: "已超期", DONE: "已反馈", LIFTED: "已移出或期满未反馈"}
 _RANK = {OVERDUE: 0, OPEN: 1, DONE: 2, LIFTED: 3}
 _FAR = datetime.date(9999, 12, 31)
 _M = "target_subject__memos__"

@@ -16,7 +16,7 @@ from memo_registry.lib.charts import Bar, bar_chart
 from memo_registry.lib.spreadsheet.writer import XLSX_CONTENT_TYPE, xlsx_table
 from memo_registry.services import stats as stats_service
 
-ROW_HEADERS = ["名称", "开始的事项", "按期反馈", "逾期反馈", "待反馈", "已超期", "按期率（%）"]
+ROW_HEADERS = ["名称", "新增待办事项", "按期反馈", "逾期反馈", "待反馈", "已超期", "按期率（%）"]
 
 
 class PeriodForm(forms.Form):
@@ -27,7 +27,7 @@ class PeriodForm(forms.Form):
         label="开始日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     end = forms.DateField(
-        label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="截至日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def __init__(self, *args, today: datetime.date, **kwargs):
