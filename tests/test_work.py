@@ -150,6 +150,20 @@ def test_the_clerk_records_feedback_from_the_list_and_sees_the_count_drop(client
     assert "甲公司" not in page.split("<tbody>")[1]
 
 
+def test_a_done_item_shows_what_was_reported_and_by_whom(client, world, today):
+    """A done row showed only the day and 撤回: not the outcome, the 文书号,
+    what was done nor who recorded it."""
+    entry = listing(world, 30, name="甲公司")
+    client = _signed_in(client, world["clerk"])
+    _close(client, world, entry, outcome="not_applicable", document_number="武质监〔2026〕7号",
+           note="该企业无相关许可事项")  # fmt: skip
+    page = client.get("/work/?state=done").content.decode()
+    row = page.split("<tbody>")[1].split("甲公司")[1].split("</tr>")[0]
+    assert "不适用：无相关业务（武质监〔2026〕7号）" in row
+    assert "该企业无相关许可事项" in row
+    assert f"{world['clerk'].get_username()} 录入" in row and "撤回" in row
+
+
 def test_another_division_cannot_close_the_item(client, world, today):
     entry = listing(world, 10)
     client = _signed_in(client, world["other"])
