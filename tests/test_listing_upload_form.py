@@ -38,3 +38,26 @@ def test_a_sheet_over_the_size_limit_is_refused_and_nothing_is_kept(
 def test_the_current_list_is_chosen_unless_the_user_picks_another(list_2018, as_editor, url):
     page = as_editor.get(url).content.decode()
     assert re.search(rf'<option value="{list_2018.pk}" selected>', page)
+
+
+@pytest.mark.parametrize(
+    ("url", "required"),
+    [
+        (
+            "/listings/import/",
+            "必填列：统一社会信用代码或证件号码、名称、列入依据、列入日期；可选列：",
+        ),
+        (
+            "/listings/lift/",
+            "必填列：统一社会信用代码或证件号码、列入依据、移出日期、移出原因；可选列：列入日期",
+        ),
+    ],
+)
+def test_the_form_says_which_columns_are_required_in_a_clerks_words(
+    list_2018, as_editor, url, required
+):
+    """It listed every column name without saying which must be there, and
+    sent the clerk to a server command (import_subjects) for the format."""
+    page = html.unescape(as_editor.get(url).content.decode())
+    assert required in page
+    assert "import_subjects" not in page and "列入依据对照的责任清单" in page

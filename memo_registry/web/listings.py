@@ -27,8 +27,8 @@ from django.views.decorators.http import require_POST
 
 from memo_registry.imports.errors import ImportFailed, database_refusal
 from memo_registry.imports.listings import sheets, uploads
-from memo_registry.imports.listings.columns import HEADER_NAMES
-from memo_registry.imports.listings.lifting import NAMES as LIFT_NAMES
+from memo_registry.imports.listings.columns import HEADER as LISTING_HEADER
+from memo_registry.imports.listings.lifting import HEADER as LIFT_HEADER
 from memo_registry.imports.upload_form import FILE_KINDS, ListUploadMixin
 from memo_registry.lib.masking import mask_in_text
 from memo_registry.lib.spreadsheet import SpreadsheetError
@@ -43,23 +43,34 @@ _NOT_SHOWN = {"id", "subject", "target_subject", "import_batch", "version"}
 class Kind:
     key: str
     title: str
-    columns: str  # what the sheet holds, for the page
+    columns: str  # what the sheet holds, for the page: its required and optional columns
     url: str
     confirm_url: str
+
+
+def columns_told(header) -> str:
+    """必填列 and 可选列 of a sheet, in the words of its header names."""
+    required_keys = {key for _, keys in header.required for key in keys}
+    required = "、".join(label for label, _ in header.required)
+    optional = [
+        name for key, name in header.names.items() if key not in required_keys and "/" not in name
+    ]
+    told = f"必填列：{required}"
+    return f"{told}；可选列：{'、'.join(dict.fromkeys(optional))}" if optional else told
 
 
 KINDS = {
     "import": Kind(
         "import",
         "导入名单",
-        "、".join(dict.fromkeys(HEADER_NAMES.values())),
+        columns_told(LISTING_HEADER),
         "listing_import",
         "listing_import_confirm",
     ),
     "lift": Kind(
         "lift",
         "批量移出名单（信用修复）",
-        "、".join(LIFT_NAMES.values()),
+        columns_told(LIFT_HEADER),
         "listing_lift",
         "listing_lift_confirm",
     ),
@@ -74,7 +85,7 @@ def _can_upload(view):
 class UploadForm(ListUploadMixin, forms.Form):
     file = forms.FileField(label="表格（xlsx 或 csv）")
     responsibility_list = forms.ModelChoiceField(
-        label="按哪份清单解析列入依据",
+        label="列入依据对照的责任清单",
         queryset=ResponsibilityList.objects.all(),
         empty_label=None,
         help_text="列入依据中的文号按这份清单中的备忘录解析（默认现行清单）。",
@@ -82,8 +93,8 @@ class UploadForm(ListUploadMixin, forms.Form):
 
     def __init__(self, *args, kind: Kind, **kwargs):
         super().__init__(*args, **kwargs)
-        header = f"表头行含 {kind.columns} 等列（列的顺序不限，表头上方的标题行会跳过）"
-        self.fields["file"].help_text = f"{FILE_KINDS}；{header}。"
+        order = "列的顺序不限，表头上方的标题行会跳过"
+        self.fields["file"].help_text = f"{FILE_KINDS}。{kind.columns}（{order}）。"
 
 
 @_can_upload
