@@ -175,6 +175,8 @@ def test_the_subject_page_reads_the_life_of_many_listings_in_a_fixed_number_of_q
             subject_page(admin_client, listing)
         return len(queries)
 
+    listing.severity = "一般"  # graded: the publication periods are read too
+    listing.save()
     Objection.objects.create(listing=listing, received_on=TODAY)
     few = count()
     for days in range(1, 6):
@@ -187,6 +189,25 @@ def test_the_subject_page_reads_the_life_of_many_listings_in_a_fixed_number_of_q
         Objection.objects.create(listing=other, received_on=TODAY)
         Repair.objects.create(listing=other, applied_on=TODAY)
     assert count() == few
+
+
+def test_a_subject_answer_without_objections_repairs_or_grades_reads_one_query_for_them(
+    listing, admin_client
+):
+    """The lookup at the counter: most listings have none of a listing's
+    life, and reading objections, repairs and the periods table every time
+    cost three queries of twelve."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = admin_client.get(f"/api/subjects/{listing.subject.code}/").json()
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert answer["listings"][0]["objections"] == [] and answer["listings"][0]["repairs"] == []
+    assert not [text for text in sql if "subjects_publicationperiod" in text]
+    # One query asks which listings have any objection or repair; none reads them.
+    life = [text for text in sql if "subjects_objection" in text or "subjects_repair" in text]
+    assert len(life) == 1 and '"subjects_repair"."id"' not in life[0]
 
 
 # --- part 6: the listing import carries the new columns -----------------------------------
