@@ -98,7 +98,7 @@ def test_the_subject_page_shows_every_measure_that_applies_today(staff_client, f
         "发改财金〔2017〕346号",
     ):
         assert text in body
-    assert body.count("待落实") >= 4
+    assert body.count("待反馈") >= 4
 
 
 def test_recording_feedback_marks_the_measure_done(staff_client, staff, flagged):

@@ -173,8 +173,8 @@ def test_the_subject_page_shows_today_s_measures_and_a_repealed_memo(
         expect(row.locator("td").nth(0)).to_contain_text(SERIOUS.doc_number)
         expect(row.locator("td").nth(1)).to_have_text(f"{index + 1}、{text}")
         expect(row.locator("td").nth(2)).to_have_text("、".join(divisions))
-        expect(row.locator("td").nth(3)).to_contain_text("待落实")
-    expect(today.locator("p.count")).to_have_text("共 3 项措施，待落实 3 项。")
+        expect(row.locator("td").nth(3)).to_contain_text("待反馈")
+    expect(today.locator("p.count")).to_have_text("共 3 项措施，待反馈 3 项。")
     # The farm memo is repealed: no measure of it, a note saying so instead.
     expect(today.locator("table.data")).not_to_contain_text(FARM.doc_number)
     expect(today.get_by_role("note")).to_have_text(
@@ -201,7 +201,7 @@ def test_an_editor_records_feedback_from_the_measure_s_form(
     Division.objects.get(name=YW).members.add(editor)
     sign_in(editor, then=f"/subjects/{enterprise.pk}/")
     count = page.locator("p.count")
-    expect(count).to_have_text("共 3 项措施，待落实 3 项。")
+    expect(count).to_have_text("共 3 项措施，待反馈 3 项。")
     row = page.locator("table.data tbody tr").filter(has_text=SERIOUS.measures[0][0])
     details = row.locator("details.feedback")
     expect(details).not_to_have_attribute("open", "")
@@ -224,7 +224,7 @@ def test_an_editor_records_feedback_from_the_measure_s_form(
     expect(row).to_contain_text(
         f"{timezone.localdate().isoformat()} 人事处：已列为重点监管对象，提高抽查频次。"
     )
-    expect(count).to_have_text("共 3 项措施，待落实 2 项。")
+    expect(count).to_have_text("共 3 项措施，待反馈 2 项。")
     # The other two measures are still open.
     expect(page.locator("table.data tbody tr.open")).to_have_count(2)
     shot("recorded")
