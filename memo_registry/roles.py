@@ -4,8 +4,9 @@
 divisions, departments and target subjects and imports lists; 管理员 also
 manages users, lists, subjects and listings, and sees people's full identity
 numbers.  Feedback follows the division, not the role: a division's members
-record it (measures.models.may_act_for), 管理员 for any division.  A data migration creates the groups;
-``sync_roles`` can be run again (``manage.py sync_roles``) after a change here.
+record it (measures.models.may_act_for), 管理员 for any division.  A data
+migration creates the groups; ``sync_roles`` can be run again
+(``manage.py sync_roles``) after a change here.
 """
 
 VIEW = [

@@ -101,20 +101,21 @@ def test_the_subject_page_shows_every_measure_that_applies_today(staff_client, f
     assert body.count("待反馈") >= 4
 
 
+def post_feedback(client, subject, measure, division, action):
+    """The subject page's feedback form for ``measure``, filled in for today."""
+    return client.post(
+        f"/subjects/{subject.pk}/feedback/",
+        {"measure": measure.pk, "division": division.pk,
+         "done_on": timezone.localdate().isoformat(), "action": action},
+    )  # fmt: skip
+
+
 def test_recording_feedback_marks_the_measure_done(staff_client, staff, flagged):
     enterprise, _ = flagged
     measure = Memorandum.objects.get(seq=7).measures.get(order=1)
     division = measure.divisions.get()
     division.members.add(staff)  # feedback is its members' to record (issue 14)
-    response = staff_client.post(
-        f"/subjects/{enterprise.pk}/feedback/",
-        {
-            "measure": measure.pk,
-            "division": division.pk,
-            "done_on": timezone.localdate().isoformat(),
-            "action": "已列为重点监管对象",
-        },
-    )
+    response = post_feedback(staff_client, enterprise, measure, division, "已列为重点监管对象")
     assert response.status_code == 302
     report = Feedback.objects.get()
     assert (report.subject, report.measure, report.recorded_by) == (enterprise, measure, staff)
@@ -266,11 +267,7 @@ def test_a_clerk_in_no_division_may_look_but_not_record_feedback(client, clerk, 
     page = client.get(f"/subjects/{enterprise.pk}/")
     assert page.status_code == 200 and "录入反馈" not in page.content.decode()
     measure = Memorandum.objects.get(seq=7).measures.get(order=1)
-    response = client.post(
-        f"/subjects/{enterprise.pk}/feedback/",
-        {"measure": measure.pk, "division": measure.divisions.get().pk,
-         "done_on": timezone.localdate().isoformat(), "action": "x"},
-    )  # fmt: skip
+    response = post_feedback(client, enterprise, measure, measure.divisions.get(), "x")
     assert response.status_code == 403
     assert Feedback.objects.count() == 0
 
@@ -292,21 +289,13 @@ def test_a_division_member_records_on_the_subject_page_as_on_the_work_list(
         [m for m in Memorandum.objects.get(seq=7).measures.all() if division in m.divisions.all()]
         + [m for m in Memorandum.objects.get(seq=8).measures.all() if division in m.divisions.all()]
     )
-    response = client.post(
-        f"/subjects/{enterprise.pk}/feedback/",
-        {"measure": measure.pk, "division": division.pk,
-         "done_on": timezone.localdate().isoformat(), "action": "已列为重点监管对象"},
-    )  # fmt: skip
+    response = post_feedback(client, enterprise, measure, division, "已列为重点监管对象")
     assert response.status_code == 302
     assert Feedback.objects.get().recorded_by == clerk
 
     # An editor outside the division is offered no form and records nothing.
     client.force_login(editor)
     assert "录入反馈" not in client.get(f"/subjects/{enterprise.pk}/").content.decode()
-    response = client.post(
-        f"/subjects/{enterprise.pk}/feedback/",
-        {"measure": measure.pk, "division": division.pk,
-         "done_on": timezone.localdate().isoformat(), "action": "x"},
-    )  # fmt: skip
+    response = post_feedback(client, enterprise, measure, division, "x")
     assert response.status_code == 403
     assert Feedback.objects.count() == 1

@@ -11,6 +11,7 @@ from rest_framework_api_key.models import APIKey
 
 from memo_registry.audit.admin import ReadOnlyAdminMixin
 from memo_registry.clients.models import SCOPES, Check, ClientKey, validate_scopes
+from memos.models import Memorandum
 from subjects.codes import mask
 
 # One key model: this app's (with scopes and last use), not the library's bare one.
@@ -106,7 +107,7 @@ class CheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         """What the check answered, one measure a line, as the pages write it."""
         if not obj.measures:
             return "无"
-        kinds = {"punishment": "惩戒", "reward": "激励"}
+        kinds = dict(Memorandum.Kind.choices)
         return format_html(
             '<ol class="check-measures">{}</ol>',
             format_html_join(

@@ -28,7 +28,7 @@ from django.db.models.functions import TruncMonth
 from memo_registry.clients.models import Check
 from memo_registry.lib import workdays
 from memo_registry.services import work
-from subjects.models import Listing
+from subjects.models import Listing, add_months
 
 
 @dataclass
@@ -158,7 +158,7 @@ def _month_range(first: datetime.date, last: datetime.date) -> list[datetime.dat
     months, month = [], first.replace(day=1)
     while month <= last:
         months.append(month)
-        month = (month + datetime.timedelta(days=32)).replace(day=1)
+        month = add_months(month, 1)
     return months
 
 
