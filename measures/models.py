@@ -368,6 +368,38 @@ class WorkSeen(models.Model):
         return f"{self.user} {self.seen_at:%Y-%m-%d %H:%M}"
 
 
+class WorkTally(models.Model):
+    """How many work items share a (division, memo, list, listing day,
+    opening day, deadline, end, feedback day): the counts behind /work/,
+    the navigation and /stats/ at province scale.  Nothing here depends on
+    the day asked (which items are overdue or lifted is decided when read),
+    so it never goes stale overnight; ``memo_registry.services.work_tally``
+    keeps it, and tells when a write it did not see makes it stale."""
+
+    division = models.ForeignKey(Division, on_delete=models.CASCADE, related_name="+")
+    memo = models.ForeignKey(Memorandum, on_delete=models.CASCADE, related_name="+")
+    target_subject = models.ForeignKey(
+        "subjects.TargetSubject", on_delete=models.CASCADE, related_name="+"
+    )
+    listed_on = models.DateField()
+    opened_on = models.DateField()
+    days = models.PositiveSmallIntegerField()
+    # The first day the listing is not in force, and the first day neither it
+    # nor a listing that carries its item on is (9999-12-31: no end).
+    own_stop = models.DateField()
+    chain_stop = models.DateField()
+    feedback_on = models.DateField(null=True)
+    n = models.IntegerField()
+
+    class Meta:
+        verbose_name = "待办计数"
+        verbose_name_plural = "待办计数"
+        indexes = [models.Index(fields=["division", "opened_on"], name="work_tally_division_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.division_id}/{self.memo_id} {self.opened_on}: {self.n}"
+
+
 class LegalBasis(models.Model):
     """One legal basis (实施依据) of a measure: the level of the document, its
     title (《…》 or a 文号) and the article."""

@@ -38,6 +38,8 @@ def _install_registry_version(sender, using="default", **kwargs):
     # rebuilds the table (see memo_registry/services/memo_cache.py).
     from django.db import connections
 
-    from memo_registry.services.memo_cache import install
+    from memo_registry.services import memo_cache, work_tally
 
-    install(connections[using])
+    memo_cache.install(connections[using])
+    # The work tally's change counter (memo_registry/services/work_tally.py).
+    work_tally.install(connections[using])

@@ -31,7 +31,7 @@ from memo_registry.api.params import StrictCharField, check_params
 from memo_registry.clients.models import Check, ClientKey
 from memo_registry.services import feedback as feedback_service
 from memo_registry.services import stats as stats_service
-from memo_registry.services import work
+from memo_registry.services import work, work_tally
 from memo_registry.services.lookup import ISO_DAY
 
 OUTCOMES = [(value, label) for value, label in Feedback.Outcome.choices]
@@ -200,18 +200,16 @@ class WorkListAPI(generics.GenericAPIView):
         data = params.validated_data
         today = timezone.localdate()
         ids = _division_ids(request.user, data.get("division"))
-        if ids == []:
-            queryset = work.items([], today).none()
-        else:
-            queryset = work.items(ids, today)
         states = [data["state"]] if data.get("state") else [work.OPEN, work.OVERDUE]
-        queryset = work.narrowed(
-            queryset.filter(state__in=states),
+        items = work_tally.Tallied(
+            ids,
+            today,
+            states,
             label=data.get("list"),
             listed_from=data.get("listed_from"),
             listed_to=data.get("listed_to"),
         )
-        page = self.paginate_queryset(work.ordered(work.with_details(queryset), states))
+        page = self.paginate_queryset(items)
         rows = work.with_due(page, today)
         reports = Feedback.objects.select_related("recorded_by").in_bulk(
             [row.feedback_id for row in rows if row.feedback_id]
@@ -324,7 +322,7 @@ class FeedbackWithdrawAPI(APIView):
     def delete(self, request, pk):
         report = get_object_or_404(Feedback.objects.select_related("division"), pk=pk)
         try:
-            report.withdraw(request.user)
+            feedback_service.withdraw(report, request.user)
         except ModelPermissionDenied as refused:
             raise exceptions.PermissionDenied(str(refused)) from None
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from typing import Literal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from measures.models import Division, Feedback, Measure
+from memo_registry.services import work_tally
 from subjects.models import Subject
 
 
@@ -70,6 +70,19 @@ def record_from(user, report: Mapping, *, division_by: Literal["pk", "name"] = "
         feedback.full_clean()
     except ValidationError as error:
         raise Refused(error, feedback) from None
-    with transaction.atomic():
+    with work_tally.changing([feedback.subject_id]):
         feedback.save()
     return feedback
+
+
+def withdraw(report: Feedback, user) -> None:
+    """Withdraw ``report`` for ``user`` (its item opens again); raises
+    PermissionDenied when the user may not act for its division."""
+    with work_tally.changing([report.subject_id]):
+        report.withdraw(user)
+
+
+def save(report: Feedback) -> None:
+    """Save a report a form checked (the subject page's)."""
+    with work_tally.changing([report.subject_id]):
+        report.save()

@@ -40,6 +40,7 @@ from django.db import connection
 from django.utils import timezone
 
 from measures.models import Division, LegalBasis, Measure
+from memo_registry.lib.counters import install_triggers
 from memos.models import Department, Memorandum, ResponsibilityList
 from subjects.models import TargetSubject
 
@@ -69,7 +70,6 @@ def watched_tables() -> list[str]:
 def install(using_connection=None) -> None:
     """Create the counter and the triggers that raise it, if they are missing."""
     conn = using_connection or connection
-    quote = conn.ops.quote_name
     existing = set(conn.introspection.table_names())
     tables = [table for table in watched_tables() if table in existing]  # a partial migrate
     with conn.cursor() as cursor:
@@ -79,29 +79,8 @@ def install(using_connection=None) -> None:
         cursor.execute(f"SELECT count(*) FROM {TABLE}")
         if cursor.fetchone()[0] == 0:
             cursor.execute(f"INSERT INTO {TABLE} (id, version) VALUES (1, 1)")
-        bump = f"UPDATE {TABLE} SET version = version + 1 WHERE id = 1"
-        if conn.vendor == "postgresql":
-            cursor.execute(
-                f"CREATE OR REPLACE FUNCTION {TABLE}_bump() RETURNS trigger LANGUAGE plpgsql "
-                f"AS $$ BEGIN {bump}; RETURN NULL; END $$"
-            )
-            for table in tables:
-                # One raise per statement, however many rows it writes.
-                cursor.execute(
-                    f"CREATE OR REPLACE TRIGGER {quote(table + '_version')} "
-                    f"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {quote(table)} "
-                    f"FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_bump()"
-                )
-        elif conn.vendor == "sqlite":
-            for table in tables:
-                for event in ("INSERT", "UPDATE", "DELETE"):
-                    name = quote(f"{table}_version_{event.lower()}")
-                    cursor.execute(
-                        f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON {quote(table)} "
-                        f"BEGIN {bump}; END"
-                    )
-        else:  # pragma: no cover - the project runs on PostgreSQL and SQLite only
-            raise NotImplementedError(f"no registry version triggers for {conn.vendor}")
+    bump = f"UPDATE {TABLE} SET version = version + 1 WHERE id = 1"
+    install_triggers(conn, TABLE, "version", bump, tables)
 
 
 def registry_version() -> int:

@@ -12,22 +12,22 @@
 The page, its xlsx and ``/api/stats/`` all read one ``Stats`` for one
 ``period()``.
 
-The items are ``memo_registry.services.work``'s query, grouped in SQL by
-(division, memo, opening day, deadline, feedback day, state): a few
-thousand groups at a million listings, whose due dates are computed once
-each in Python.
+The items are counted from the work tally (``work_tally``), summed by
+(division, memo, opening day, deadline, feedback day) and told their state
+on the day asked: a few thousand groups at a million listings, whose due
+dates are computed once each in Python.
 """
 
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F
+from django.db.models import Count
 from django.db.models.functions import TruncMonth
 
 from memo_registry.clients.models import Check
 from memo_registry.lib import workdays
-from memo_registry.services import work
+from memo_registry.services import work, work_tally
 from subjects.models import Listing, add_months
 
 
@@ -100,38 +100,25 @@ def compute(start: datetime.date, end: datetime.date, today: datetime.date) -> S
         .annotate(n=Count("pk"))
         .order_by("month", "target_subject__label")
     ]
-    groups = (
-        work.items(None, today)
-        .filter(opened_on__gte=start, opened_on__lte=end)
-        .annotate(
-            division_name=F(f"{work._M}measures__divisions__name"),
-            doc_number=F(f"{work._M}doc_number"),
-            memo_seq=F(f"{work._M}seq"),
-        )
-        .values(
-            "item_division",
-            "division_name",
-            "item_memo",
-            "doc_number",
-            "memo_seq",
-            "opened_on",
-            "item_days",
-            "feedback_on",
-            "state",
-        )
-        .annotate(n=Count("pk"))
-        .order_by()
+    groups = work_tally.groups(
+        work_tally.scoped(None, today).filter(opened_on__gte=start, opened_on__lte=end),
+        "division_id",
+        "division__name",
+        "memo_id",
+        "memo__doc_number",
+        "memo__seq",
+        "feedback_on",
     )
     divisions: dict[int, Row] = {}
     memos: dict[int, Row] = {}
     seqs: dict[int, int] = {}
     for group in groups:
         division = divisions.setdefault(
-            group["item_division"], Row(group["item_division"], group["division_name"])
+            group["division_id"], Row(group["division_id"], group["division__name"])
         )
-        memo = memos.setdefault(group["item_memo"], Row(group["item_memo"], group["doc_number"]))
-        seqs[group["item_memo"]] = group["memo_seq"]
-        kind = _kind(group)
+        memo = memos.setdefault(group["memo_id"], Row(group["memo_id"], group["memo__doc_number"]))
+        seqs[group["memo_id"]] = group["memo__seq"]
+        kind = _kind(group, today)
         for row in (division, memo):
             row.opened += group["n"]
             setattr(row, kind, getattr(row, kind) + group["n"])
@@ -141,10 +128,10 @@ def compute(start: datetime.date, end: datetime.date, today: datetime.date) -> S
     return stats
 
 
-def _kind(group) -> str:
-    state = group["state"]
+def _kind(group, today: datetime.date) -> str:
+    state = work_tally.state_of(group, today)
     if state == work.DONE:
-        due = workdays.add_working_days(group["opened_on"], group["item_days"])
+        due = workdays.add_working_days(group["opened_on"], group["days"])
         return "on_time" if group["feedback_on"] <= due else "late"
     return {work.OPEN: "open", work.OVERDUE: "overdue", work.LIFTED: "lifted"}[state]
 

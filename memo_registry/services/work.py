@@ -26,6 +26,7 @@ listings.  The due date of each row shown is computed in Python
 import datetime
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 from django.db.models import (
@@ -49,13 +50,14 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from measures.models import Division, Feedback, Measure
+from memo_registry.audit.models import ImportBatch
 from memo_registry.lib import workdays
 from memos.models import Memorandum
-from subjects.models import Listing
+from subjects.models import Listing, Subject
 
 OPEN, OVERDUE, DONE, LIFTED = "open", "overdue", "done", "lifted"
 STATES = {OPEN: "待反馈", OVERDUE: "已超期", DONE: "已反馈", LIFTED: "已移出或期满未反馈"}
-_RANK = {OVERDUE: 0, OPEN: 1, DONE: 2, LIFTED: 3}
+RANK = {OVERDUE: 0, OPEN: 1, DONE: 2, LIFTED: 3}
 _FAR = datetime.date(9999, 12, 31)
 _M = "target_subject__memos__"
 
@@ -104,31 +106,38 @@ def _in_force(on, prefix: str = "") -> Q:
     )
 
 
-def items(
-    divisions=None, today: datetime.date | None = None, deadlines: list[int] | None = None
-) -> QuerySet:
-    """Every work item of ``divisions`` (ids or Divisions; None: all) as of ``today``."""
-    today = today or timezone.localdate()
-    deadlines = deadlines if deadlines is not None else deadlines_in_use()
-    memo_in_force = Q(**{f"{_M}status": Memorandum.Status.IN_FORCE}) | Q(
-        **{f"{_M}repealed_on__gt": today}
+def opening_day() -> Greatest:
+    """The later of the listing day and the memo's 生效日期 (empty: the list's 发文日期)."""
+    return Greatest(
+        "listed_on",
+        Coalesce(f"{_M}effective_on", f"{_M}responsibility_list__issued_on", "listed_on"),
+        output_field=DateField(),
     )
-    scope = {}
-    if divisions is not None:
-        scope[f"{_M}measures__divisions__in"] = divisions
-    else:
-        scope[f"{_M}measures__divisions__isnull"] = False
+
+
+@lru_cache(maxsize=4096)
+def _overdue_from(today: datetime.date, days: int) -> datetime.date:
+    return workdays.latest_start_overdue(today, days)
+
+
+def is_overdue(opened_on: datetime.date, days: int, today: datetime.date) -> bool:
+    """Whether an item opened on ``opened_on`` with ``days`` working days is past due on ``today``."""
+    return opened_on <= _overdue_from(today, days)
+
+
+def chain_rules() -> tuple[QuerySet, QuerySet, QuerySet]:
+    """The subqueries of the item rule, for the outer listing (annotated
+    ``item_measure`` and ``item_division``): the subject's other listings on
+    the same list still in force on this one's listing day (this one
+    continues their item); those begun while this one was in force (they
+    carry its item on); and the item's feedback, earliest first."""
     same = Listing.objects.filter(
         subject_id=OuterRef("subject_id"), target_subject_id=OuterRef("target_subject_id")
     ).exclude(pk=OuterRef("pk"))
-    # An earlier listing still in force on this one's listing day: this
-    # one continues its item.
     continues = same.filter(listed_on__lt=OuterRef("listed_on")).filter(
         _in_force(OuterRef("listed_on"))
     )
-    # A later listing, begun before this one ended, in force today.
     carried_on = same.filter(
-        _in_force(today),
         listed_on__gte=OuterRef("listed_on"),
         listed_on__lte=Coalesce(OuterRef("expires_on"), Value(_FAR)),
         listed_on__lt=Coalesce(OuterRef("lifted_on"), Value(_FAR)),
@@ -140,6 +149,31 @@ def items(
         withdrawn_at__isnull=True,
         done_on__gte=OuterRef("listed_on"),
     ).order_by("done_on", "id")
+    return continues, carried_on, reports
+
+
+def items(
+    divisions=None,
+    today: datetime.date | None = None,
+    deadlines: list[int] | None = None,
+    *,
+    with_state: bool = True,
+) -> QuerySet:
+    """Every work item of ``divisions`` (ids or Divisions; None: all) as of
+    ``today`` (without ``with_state``, ``state_in_python`` tells the states
+    of the rows read)."""
+    today = today or timezone.localdate()
+    deadlines = deadlines if deadlines is not None else deadlines_in_use()
+    memo_in_force = Q(**{f"{_M}status": Memorandum.Status.IN_FORCE}) | Q(
+        **{f"{_M}repealed_on__gt": today}
+    )
+    scope = {}
+    if divisions is not None:
+        scope[f"{_M}measures__divisions__in"] = divisions
+    else:
+        scope[f"{_M}measures__divisions__isnull"] = False
+    continues, carried_on, reports = chain_rules()
+    carried_on = carried_on.filter(_in_force(today))  # in force today
     days = Coalesce(f"{_M}measures__feedback_working_days", Value(default_days()))
     overdue = Q(pk__in=[])
     for count in deadlines:
@@ -160,15 +194,7 @@ def items(
             item_measure=F(f"{_M}measures__id"),
             item_division=F(f"{_M}measures__divisions__id"),
             item_days=days,
-            opened_on=Greatest(
-                "listed_on",
-                Coalesce(
-                    f"{_M}effective_on",
-                    f"{_M}responsibility_list__issued_on",
-                    "listed_on",
-                ),
-                output_field=DateField(),
-            ),
+            opened_on=opening_day(),
             alive=Case(
                 When(_in_force(today) | Q(Exists(carried_on)), then=Value(True)),
                 default=Value(False),
@@ -186,6 +212,8 @@ def items(
             & Q(opened_on__lt=Coalesce("lifted_on", Value(_FAR)))
         )
     )
+    if not with_state:
+        return queryset
     return queryset.annotate(
         state=Case(
             When(feedback_id__isnull=False, then=Value(DONE)),
@@ -195,6 +223,19 @@ def items(
             output_field=CharField(),
         ),
     )
+
+
+def state_in_python(rows: list, today: datetime.date) -> list:
+    """Each row of ``items(with_state=False)`` given its ``state``, by the
+    rule of the query's Case."""
+    for row in rows:
+        if row.feedback_id is not None:
+            row.state = DONE
+        elif not row.alive:
+            row.state = LIFTED
+        else:
+            row.state = OVERDUE if is_overdue(row.opened_on, row.item_days, today) else OPEN
+    return rows
 
 
 def narrowed(
@@ -213,18 +254,45 @@ def narrowed(
     return queryset
 
 
-def with_details(queryset: QuerySet) -> QuerySet:
+def with_details(queryset: QuerySet, *, page: bool = False) -> QuerySet:
     """What a row shows: the subject, its list, the memo's 文号, the measure
     and the division, in the order of the list (overdue first, then by the
-    day it opened, which is the order of the due dates)."""
-    return queryset.select_related("subject", "target_subject").annotate(
-        doc_number=F(f"{_M}doc_number"),
-        measure_order=F(f"{_M}measures__order"),
-        measure_text=F(f"{_M}measures__text"),
-        division_name=F(f"{_M}measures__divisions__name"),
-        added_at=F("import_batch__started_at"),
-        memo_effective_on=F(f"{_M}effective_on"),
+    day it opened, which is the order of the due dates).
+
+    For one page (``page``) the subject and the import are read by
+    subqueries, which the database runs for the page's rows only, after it
+    has sorted them; ``subjects_of`` then gives each row its subject."""
+    details = {
+        "doc_number": F(f"{_M}doc_number"),
+        "measure_order": F(f"{_M}measures__order"),
+        "measure_text": F(f"{_M}measures__text"),
+        "division_name": F(f"{_M}measures__divisions__name"),
+        "memo_effective_on": F(f"{_M}effective_on"),
+    }
+    if not page:
+        return queryset.select_related("subject", "target_subject").annotate(
+            added_at=F("import_batch__started_at"), **details
+        )
+    subject = Subject.objects.filter(pk=OuterRef("subject_id"))
+    return queryset.select_related("target_subject").annotate(
+        added_at=Subquery(
+            ImportBatch.objects.filter(pk=OuterRef("import_batch_id")).values("started_at")
+        ),
+        **{f"subject_{name}": Subquery(subject.values(name)) for name in _SUBJECT_SHOWN},
+        **details,
     )
+
+
+_SUBJECT_SHOWN = ("name", "code", "kind")
+
+
+def subjects_of(rows: list) -> list:
+    """Each row of a ``with_details(page=True)`` query given its subject."""
+    for row in rows:
+        row.subject = Subject(
+            pk=row.subject_id, **{name: getattr(row, f"subject_{name}") for name in _SUBJECT_SHOWN}
+        )
+    return rows
 
 
 def ordered(queryset: QuerySet, states=(OPEN, OVERDUE)) -> QuerySet:
@@ -236,7 +304,7 @@ def ordered(queryset: QuerySet, states=(OPEN, OVERDUE)) -> QuerySet:
     if set(states) <= {OPEN, OVERDUE}:
         return queryset.order_by(*order)
     rank = Case(
-        *(When(state=state, then=Value(rank)) for state, rank in _RANK.items()),
+        *(When(state=state, then=Value(rank)) for state, rank in RANK.items()),
         output_field=IntegerField(),
     )
     return queryset.alias(state_rank=rank).order_by("state_rank", *order)

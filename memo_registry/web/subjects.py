@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 from measures.models import Division, Feedback, divisions_acted_for
 from memo_registry.audit.models import AccessRecord
 from memo_registry.services import access
+from memo_registry.services import feedback as feedback_service
 from memo_registry.services.batch_check import CheckFileError, check_file
 from memo_registry.services.checks import checks_of
 from memo_registry.services.listing_life import with_life
@@ -264,7 +265,7 @@ def record_feedback(request, pk):
     if not form.is_valid():
         context = _detail_context(request, subject, status, bound=form)
         return render(request, "subjects/detail.html", context, status=400)
-    form.feedback.save()
+    feedback_service.save(form.feedback)
     messages.success(request, "已记录实施反馈。")
     return redirect("subject_detail", pk=subject.pk)
 

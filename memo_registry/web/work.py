@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Value
+from django.db.models import Exists, OuterRef, Subquery, Value
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from measures.models import Division, Feedback, WorkSeen
 from memo_registry.lib.spreadsheet.writer import XLSX_CONTENT_TYPE, xlsx_table
 from memo_registry.services import feedback as feedback_service
-from memo_registry.services import work
+from memo_registry.services import work, work_tally
 from memo_registry.web.work_nav import remember_divisions
 
 PAGE_SIZE = 50
@@ -52,10 +52,17 @@ def _staff(view):
     return login_required(permission_required("subjects.view_subject", raise_exception=True)(view))
 
 
-def division_choices(user) -> tuple[list, list[int]]:
+# When the user last opened the list, not known yet.
+UNKNOWN = object()
+
+
+def division_choices(user) -> tuple[list, list[int], object]:
     """The divisions the user may look at (their own; administrators: any)
-    as choices, and the ids of their own: one query."""
-    queryset = Division.objects.order_by("name")
+    as choices, the ids of their own, and when the user last opened the
+    list (None: never; UNKNOWN when there is no division): one query."""
+    queryset = Division.objects.order_by("name").annotate(
+        seen=Subquery(WorkSeen.objects.filter(user=user.pk).values("seen_at")[:1])
+    )
     if user.has_perm("measures.record_any_division"):
         queryset = queryset.annotate(
             is_member=Exists(
@@ -64,8 +71,9 @@ def division_choices(user) -> tuple[list, list[int]]:
         )
     else:
         queryset = queryset.filter(members=user).annotate(is_member=Value(True))
-    rows = list(queryset.values_list("pk", "name", "is_member"))
-    return [(pk, name) for pk, name, _ in rows], [pk for pk, _, member in rows if member]
+    rows = list(queryset.values_list("pk", "name", "is_member", "seen"))
+    seen = rows[0][3] if rows else UNKNOWN
+    return [(pk, name) for pk, name, *_ in rows], [pk for pk, _, member, _ in rows if member], seen
 
 
 class WorkFilter(forms.Form):
@@ -103,9 +111,9 @@ def selected_states(form) -> list[str]:
     return list(work.STATES) if state == "all" else [state]
 
 
-def base_items(form, user, today, member_ids):
-    """The items of the filter's divisions, list and dates (any state), or
-    None when the user has no division to look at."""
+def chosen_items(form, user, member_ids):
+    """(divisions, narrowing): the filter's divisions (None: all) and list
+    and dates, or None when the user has no division to look at."""
     data = form.cleaned_data
     if data.get("division"):
         divisions = [data["division"]]
@@ -115,29 +123,17 @@ def base_items(form, user, today, member_ids):
         divisions = None  # an administrator outside any division: all
     else:
         return None
-    return work.narrowed(
-        work.items(divisions, today),
-        label=data.get("list"),
-        exact=False,
-        listed_from=data.get("listed_from"),
-        listed_to=data.get("listed_to"),
-    )
+    narrowing = {
+        "label": data.get("list"),
+        "exact": False,
+        "listed_from": data.get("listed_from"),
+        "listed_to": data.get("listed_to"),
+    }
+    return divisions, narrowing
 
 
 def shown(queryset, states):
     return work.ordered(work.with_details(queryset.filter(state__in=states)), states)
-
-
-class CountedPaginator(Paginator):
-    """A paginator told its count (the page's totals query has it already)."""
-
-    def __init__(self, object_list, per_page, count):
-        super().__init__(object_list, per_page)
-        self._known = count
-
-    @property
-    def count(self):
-        return self._known
 
 
 class ItemFeedbackForm(forms.Form):
@@ -163,9 +159,10 @@ def _reports(rows) -> dict:
     return Feedback.objects.select_related("recorded_by").in_bulk(ids)
 
 
-def _mark_seen(user, now):
+def _mark_seen(user, now, seen=UNKNOWN):
     """When the user last opened the list (None: never); now it is ``now``."""
-    seen = WorkSeen.objects.filter(user=user).values_list("seen_at", flat=True).first()
+    if seen is UNKNOWN:
+        seen = WorkSeen.objects.filter(user=user).values_list("seen_at", flat=True).first()
     if seen is None:
         WorkSeen.objects.create(user=user, seen_at=now)
     else:
@@ -182,8 +179,9 @@ def _is_new(row, seen) -> bool:
 
 
 def _filter(request):
-    """(form, member ids, refusal): the refusal a 400 page naming the field."""
-    choices, member_ids = division_choices(request.user)
+    """(form, member ids, refusal): the refusal a 400 page naming the field
+    (when the user last opened the list kept on the request)."""
+    choices, member_ids, request._work_seen = division_choices(request.user)
     form = WorkFilter(request.GET, divisions=choices)
     if form.is_valid():
         return form, member_ids, None
@@ -202,17 +200,18 @@ def work_list(request):
         return refused
     remember_divisions(request, member_ids)
     context = {"form": form, "today": today, "query": _query(request)}
-    queryset = base_items(form, request.user, today, member_ids)
-    if queryset is None:
+    chosen = chosen_items(form, request.user, member_ids)
+    if chosen is None:
         return render(request, "work/list.html", {**context, "no_division": True})
-    states = selected_states(form)
-    totals = work.count_states(queryset, tuple(dict.fromkeys([work.OPEN, work.OVERDUE, *states])))
+    divisions, narrowing = chosen
+    items = work_tally.Tallied(divisions, today, selected_states(form), **narrowing)
+    totals = items.totals
     if form.is_default:
         request._work_counts = totals  # the navigation's count, without asking again
-    paginator = CountedPaginator(shown(queryset, states), PAGE_SIZE, totals.of(states))
+    paginator = Paginator(items, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     rows = work.with_due(page.object_list, today)
-    seen = _mark_seen(request.user, timezone.now())
+    seen = _mark_seen(request.user, timezone.now(), request._work_seen)
     reports = _reports(rows)
     for row in rows:
         row.report = reports.get(row.feedback_id)
@@ -246,8 +245,11 @@ def work_export(request):
     if refused:
         return refused
     today = timezone.localdate()
-    queryset = base_items(form, request.user, today, member_ids)
-    if queryset is not None:
+    chosen = chosen_items(form, request.user, member_ids)
+    queryset = None
+    if chosen is not None:
+        divisions, narrowing = chosen
+        queryset = work.narrowed(work.items(divisions, today), **narrowing)
         queryset = shown(queryset, selected_states(form))[:EXPORT_MAX_ROWS]
     rows = work.with_due(queryset if queryset is not None else [], today)
     content = xlsx_table(
@@ -307,7 +309,7 @@ def work_feedback(request):
 def work_withdraw(request, pk):
     feedback = get_object_or_404(Feedback.objects.select_related("division", "subject"), pk=pk)
     try:
-        feedback.withdraw(request.user)
+        feedback_service.withdraw(feedback, request.user)
     except PermissionDenied as refused:
         messages.error(request, str(refused))
     else:

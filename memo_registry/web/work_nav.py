@@ -6,7 +6,7 @@ whenever they open /work/, and kept in the session, so other pages cost no
 query for it and a user in no division never pays for the count.
 """
 
-from memo_registry.services import work
+from memo_registry.services import work, work_tally
 
 SESSION_KEY = "_work_divisions"
 
@@ -45,7 +45,7 @@ def nav_counts(request):
     (None for a user in no division)."""
     if not hasattr(request, "_work_counts"):
         ids = user_division_ids(request)
-        request._work_counts = work.counts(ids) if ids else None
+        request._work_counts = work_tally.counts(ids) if ids else None
     return request._work_counts
 
 

@@ -36,6 +36,7 @@ from memo_registry.imports.listings.result import (
 )
 from memo_registry.imports.listings.validate import Targets, Validator
 from memo_registry.imports.locks import lock_listing_imports
+from memo_registry.services import work_tally
 from memos.models import ResponsibilityList
 from subjects.models import Subject
 
@@ -91,6 +92,7 @@ def import_subject_rows(
             batch = start_batch(file_name, sha256, user, source)
             with connection.cursor() as cursor:
                 PostgresLoader(cursor, batch, result).run(validated, refuse_if_wrong)
+            work_tally.rebuild()  # the divisions' new items, in the same commit
             finish_batch(batch, result)
         return result
 
@@ -102,5 +104,6 @@ def import_subject_rows(
             lock_listing_imports()
             batch = start_batch(file_name, sha256, user, source)
             portable.load(staged, batch, result)
+            work_tally.rebuild()
             finish_batch(batch, result)
     return result

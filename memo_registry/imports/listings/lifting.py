@@ -37,6 +37,7 @@ from memo_registry.imports.listings.validate import Targets
 from memo_registry.imports.locks import lock_listing_imports
 from memo_registry.lib.dates import parse_date
 from memo_registry.lib.text import squeeze
+from memo_registry.services import work_tally
 from memos.models import ResponsibilityList
 from subjects.codes import parse_code
 from subjects.models import EndReason, Listing, Subject, TargetSubject
@@ -144,7 +145,8 @@ def lift_listings(
             user=user,
             source=source,
         )
-        _write(result, batch, user)
+        with work_tally.changing({lifting.listing.subject_id for lifting in result.to_lift}):
+            _write(result, batch, user)
         batch.counts = result.as_counts()
         batch.finished_at = timezone.now()
         batch.save(update_fields=["counts", "finished_at"])

@@ -1,0 +1,39 @@
+"""A counter row raised by database triggers on every statement that writes
+some tables, in the writer's own transaction: how the memo cache and the
+work tally tell that something they keep was written, by whoever wrote it
+(the admin, a bulk COPY, raw SQL, another process).
+
+PostgreSQL raises it once per statement (and on TRUNCATE); SQLite, which has
+only row triggers, once per row.  SQLite drops a table's triggers when a
+migration rebuilds the table, so ``install_triggers`` runs after every
+migrate.
+"""
+
+
+def install_triggers(conn, counter: str, suffix: str, bump: str, tables: list[str]) -> None:
+    """Make every write to ``tables`` run ``bump`` (an UPDATE of the table
+    ``counter``), through triggers named ``<table>_<suffix>``; those present
+    are kept."""
+    quote = conn.ops.quote_name
+    with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            cursor.execute(
+                f"CREATE OR REPLACE FUNCTION {counter}_bump() RETURNS trigger LANGUAGE plpgsql "
+                f"AS $$ BEGIN {bump}; RETURN NULL; END $$"
+            )
+            for table in tables:
+                cursor.execute(
+                    f"CREATE OR REPLACE TRIGGER {quote(f'{table}_{suffix}')} "
+                    f"AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {quote(table)} "
+                    f"FOR EACH STATEMENT EXECUTE FUNCTION {counter}_bump()"
+                )
+        elif conn.vendor == "sqlite":
+            for table in tables:
+                for event in ("INSERT", "UPDATE", "DELETE"):
+                    trigger = quote(f"{table}_{suffix}_{event.lower()}")
+                    cursor.execute(
+                        f"CREATE TRIGGER IF NOT EXISTS {trigger} AFTER {event} ON {quote(table)} "
+                        f"BEGIN {bump}; END"
+                    )
+        else:  # pragma: no cover - the project runs on PostgreSQL and SQLite only
+            raise NotImplementedError(f"no counter triggers for {conn.vendor}")
