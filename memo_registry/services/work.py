@@ -16,9 +16,10 @@ already listed into the work lists.  It is
 
 Two listings of a subject on the same list that overlap are one item, the
 earlier's.  ``items()`` is a Listing QuerySet with the item's measure,
-division, dates and state annotated: the pages, the API, the digest and
-the statistics filter, count and page it in SQL, whatever the number of
-listings.  The due date of each row shown is computed in Python
+division, dates and state annotated: the digest and the export filter and
+order it in SQL; the pages, the API and the statistics count items from
+``work_tally`` (the same rule, counted ahead) and read only a page's items
+from here.  The due date of each row shown is computed in Python
 (``with_due``); the query tells overdue items by their opening date alone
 (``workdays.latest_start_overdue``), one cut-off per deadline in use.
 """
@@ -299,8 +300,10 @@ def ordered(queryset: QuerySet, states=(OPEN, OVERDUE)) -> QuerySet:
     """Overdue first, then by due date; done and lifted after them.  Among
     open and overdue items the older opening comes first, and with one
     deadline that is the order of the due dates, overdue first: the query
-    sorts by the opening day and needs no state to sort by."""
-    order = ["opened_on", "item_days", "pk", "item_measure", "item_division"]
+    sorts by the opening day and needs no state to sort by.  Items that
+    opened the same day (a memo taking effect opens every listing before
+    it) come in the order they were listed."""
+    order = ["opened_on", "item_days", "listed_on", "pk", "item_measure", "item_division"]
     if set(states) <= {OPEN, OVERDUE}:
         return queryset.order_by(*order)
     rank = Case(
@@ -332,11 +335,6 @@ def count_states(queryset: QuerySet, states=(OPEN, OVERDUE)) -> Counts:
         **{state: Count("pk", filter=Q(state=state)) for state in states}
     )
     return Counts(**{state: totals[state] or 0 for state in states})
-
-
-def counts(divisions, today: datetime.date | None = None) -> Counts:
-    """Open and overdue items of ``divisions``."""
-    return count_states(items(divisions, today))
 
 
 def with_due(rows, today: datetime.date | None = None) -> list:

@@ -362,13 +362,15 @@ class Tallied:
     """The items of ``divisions`` in ``states``, narrowed as ``work.narrowed``
     narrows them and in ``work.ordered``'s order, for a paginator: the
     count and each state's count come from the tally (one query), and a
-    page is read from ``work.items`` for the few (opening day, deadline)
-    groups it spans, found from the groups' running counts (one query)."""
+    page is read from ``work.items`` for the few (opening day, deadline,
+    listing day) groups it spans, found from the groups' running counts
+    (one query): however many items there are, the database reads the
+    listings of a few days."""
 
     def __init__(self, divisions, today, states, **narrowing):
         self.divisions, self.today, self.states = divisions, today, list(states)
         self.narrowing = narrowing
-        rows = groups(scoped(divisions, today, **narrowing), "memo_id")
+        rows = groups(scoped(divisions, today, **narrowing), "memo_id", "listed_on")
         self.totals = counts_of(rows, today)
         # Open and overdue only: ordered by opening day and deadline, which
         # puts overdue first; otherwise by state first (work.ordered).
@@ -378,7 +380,8 @@ class Tallied:
         for row in rows:
             state = state_of(row, today)
             if state in self.states:
-                key = (work.RANK[state] if ranked else 0, row["opened_on"], row["days"], state)
+                rank = work.RANK[state] if ranked else 0
+                key = (rank, row["opened_on"], row["days"], row["listed_on"], state)
                 merged[key] += row["n"]
                 self.memos.setdefault(key, set()).add(row["memo_id"])
         self.groups = sorted(merged.items())
@@ -402,18 +405,32 @@ class Tallied:
                     skip = start - seen
                 spanned.append(key)
             seen += n
+        # One condition per (state, opening day, deadline): the listing days
+        # between the first spanned and the last, all of which are on the page.
+        days: dict[tuple, list] = {}
+        for _, opened_on, deadline, listed_on, state in spanned:
+            days.setdefault((state, opened_on, deadline), []).append(listed_on)
         chosen = Q(pk__in=[])
-        for _, opened_on, days, state in spanned:
-            chosen |= Q(opened_on=opened_on, item_days=days, **_STATE_TESTS[state])
+        for (state, opened_on, deadline), listed in days.items():
+            chosen |= Q(
+                opened_on=opened_on,
+                item_days=deadline,
+                listed_on__gte=min(listed),
+                listed_on__lte=max(listed),
+                **_STATE_TESTS[state],
+            )
         ranked = self.ranked  # work.ordered sorts by the state's rank then
         items = work.items(self.divisions, self.today, with_state=ranked)
         items = work.narrowed(items, **self.narrowing)
-        # Only the memos with items in those groups, and the listing day is
-        # never after the opening day: the database starts from the few
-        # listings of the page's days.
+        # Only the memos with items in those groups, and only their listing
+        # days: the database starts from the page's few listings.
         memos = set().union(*(self.memos[key] for key in spanned))
+        listed_on = [key[3] for key in spanned]
         items = items.filter(
-            chosen, item_memo__in=sorted(memos), listed_on__lte=max(key[1] for key in spanned)
+            chosen,
+            item_memo__in=sorted(memos),
+            listed_on__gte=min(listed_on),
+            listed_on__lte=max(listed_on),
         )
         shown = work.ordered(work.with_details(items, page=True), self.states)
         rows = work.subjects_of(list(shown[skip : skip + stop - start]))
