@@ -264,8 +264,14 @@ def test_every_page_is_chinese_with_navigation_and_a_skip_link(clerk_client, lis
         assert '<html lang="zh-hans">' in html, url
         assert '<a class="skip-link" href="#content">跳到正文</a>' in html, url
         assert '<main id="content"' in html, url
-        for item in ["清单", "按名单查措施", "责任处室", "API 文档"]:
-            assert f">{item}</a>" in html, (url, item)
+        nav = html[html.index('<nav class="site-nav"') : html.index("</nav>")]
+        for item in ["清单", "按名单查措施", "责任处室"]:
+            assert f">{item}</a>" in nav, (url, item)
+        # The API's documentation is for the systems' integrators: in the
+        # footer, not among the clerk's pages.
+        assert ">API 文档</a>" not in nav, url
+        footer = html[html.index('<footer class="site-footer">') :]
+        assert ">API 文档</a>" in footer, url
         assert ">退出</button>" in html, url
         assert "武质技监管〔2018〕22号" in html, url
 

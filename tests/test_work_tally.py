@@ -369,6 +369,14 @@ def test_a_listing_import_leaves_the_tally_fresh_with_the_new_items(tmp_path):
     assert work_tally.is_fresh()
     assert work_tally.counts([division.pk]).total == 2
     assert_tally_exact()
+    # The same file again changes no listing: the tally stays, not rebuilt.
+    kept = set(WorkTally.objects.values_list("pk", flat=True))
+    info, rows = open_rows(path, UPLOAD)
+    result = import_subject_rows(rows, file_name=info.file_name, sha256=info.sha256)
+    assert result.listings_created == result.listings_updated == 0
+    assert work_tally.is_fresh()
+    assert set(WorkTally.objects.values_list("pk", flat=True)) == kept
+    assert_tally_exact()
 
 
 def test_the_navigation_count_reads_the_tally_in_a_fixed_number_of_queries(

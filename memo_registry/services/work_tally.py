@@ -243,6 +243,21 @@ def rebuild() -> None:
             cursor.execute(f"UPDATE {TABLE} SET tallied_registry = %s WHERE id = 1", [registry])
 
 
+@contextmanager
+def loading():
+    """Around a listing import, in its transaction: yields a dict whose
+    ``changed`` the import sets; the tally is rebuilt when listings were
+    added or changed, and, when none were and it was fresh, stays fresh
+    (re-importing an unchanged file costs no rebuild)."""
+    fresh, _ = _state()
+    outcome = {"changed": True}
+    yield outcome
+    if outcome["changed"]:
+        rebuild()
+    elif fresh:
+        _forget_own_writes()
+
+
 def ensure_fresh() -> None:
     """Rebuild the tally if a write it did not see came first (one query when
     it is fresh)."""

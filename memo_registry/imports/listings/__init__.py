@@ -90,9 +90,10 @@ def import_subject_rows(
         with transaction.atomic():
             lock_listing_imports()
             batch = start_batch(file_name, sha256, user, source)
-            with connection.cursor() as cursor:
+            # The divisions' new items are counted in the same commit.
+            with work_tally.loading() as tally, connection.cursor() as cursor:
                 PostgresLoader(cursor, batch, result).run(validated, refuse_if_wrong)
-            work_tally.rebuild()  # the divisions' new items, in the same commit
+                tally["changed"] = _changed(result)
             finish_batch(batch, result)
         return result
 
@@ -103,7 +104,14 @@ def import_subject_rows(
         with transaction.atomic():
             lock_listing_imports()
             batch = start_batch(file_name, sha256, user, source)
-            portable.load(staged, batch, result)
-            work_tally.rebuild()
+            with work_tally.loading() as tally:
+                portable.load(staged, batch, result)
+                tally["changed"] = _changed(result)
             finish_batch(batch, result)
     return result
+
+
+def _changed(result: SubjectImportResult) -> bool:
+    """Whether the import added or changed a listing (a new name alone
+    changes no work item)."""
+    return bool(result.listings_created or result.listings_updated)
