@@ -41,5 +41,5 @@ def _install_registry_version(sender, using="default", **kwargs):
     from memo_registry.services import memo_cache, work_tally
 
     memo_cache.install(connections[using])
-    # The work tally's change counter (memo_registry/services/work_tally.py).
+    # The work tally's change log (memo_registry/services/work_tally.py).
     work_tally.install(connections[using])

@@ -59,7 +59,7 @@ from subjects.models import Listing, Subject
 OPEN, OVERDUE, DONE, LIFTED = "open", "overdue", "done", "lifted"
 STATES = {OPEN: "待反馈", OVERDUE: "已超期", DONE: "已反馈", LIFTED: "已移出或期满未反馈"}
 RANK = {OVERDUE: 0, OPEN: 1, DONE: 2, LIFTED: 3}
-_FAR = datetime.date(9999, 12, 31)
+FAR = datetime.date(9999, 12, 31)
 _M = "target_subject__memos__"
 
 
@@ -107,6 +107,11 @@ def _in_force(on, prefix: str = "") -> Q:
     )
 
 
+def deadline() -> Coalesce:
+    """The item's 反馈时限 in working days: its measure's own, or the default."""
+    return Coalesce(f"{_M}measures__feedback_working_days", Value(default_days()))
+
+
 def opening_day() -> Greatest:
     """The later of the listing day and the memo's 生效日期 (empty: the list's 发文日期)."""
     return Greatest(
@@ -140,8 +145,8 @@ def chain_rules() -> tuple[QuerySet, QuerySet, QuerySet]:
     )
     carried_on = same.filter(
         listed_on__gte=OuterRef("listed_on"),
-        listed_on__lte=Coalesce(OuterRef("expires_on"), Value(_FAR)),
-        listed_on__lt=Coalesce(OuterRef("lifted_on"), Value(_FAR)),
+        listed_on__lte=Coalesce(OuterRef("expires_on"), Value(FAR)),
+        listed_on__lt=Coalesce(OuterRef("lifted_on"), Value(FAR)),
     )
     reports = Feedback.objects.filter(
         subject_id=OuterRef("subject_id"),
@@ -175,7 +180,7 @@ def items(
         scope[f"{_M}measures__divisions__isnull"] = False
     continues, carried_on, reports = chain_rules()
     carried_on = carried_on.filter(_in_force(today))  # in force today
-    days = Coalesce(f"{_M}measures__feedback_working_days", Value(default_days()))
+    days = deadline()
     overdue = Q(pk__in=[])
     for count in deadlines:
         cutoff = workdays.latest_start_overdue(today, count)
@@ -209,8 +214,8 @@ def items(
         # An ended listing gives an item only if the memo took effect before it ended.
         .filter(
             Q(alive=True)
-            | Q(opened_on__lte=Coalesce("expires_on", Value(_FAR)))
-            & Q(opened_on__lt=Coalesce("lifted_on", Value(_FAR)))
+            | Q(opened_on__lte=Coalesce("expires_on", Value(FAR)))
+            & Q(opened_on__lt=Coalesce("lifted_on", Value(FAR)))
         )
     )
     if not with_state:
@@ -226,16 +231,20 @@ def items(
     )
 
 
+def state_from(done: bool, alive: bool, opened_on, days: int, today: datetime.date) -> str:
+    """An item's state on ``today``, by the rule of ``items``' Case."""
+    if done:
+        return DONE
+    if not alive:
+        return LIFTED
+    return OVERDUE if is_overdue(opened_on, days, today) else OPEN
+
+
 def state_in_python(rows: list, today: datetime.date) -> list:
-    """Each row of ``items(with_state=False)`` given its ``state``, by the
-    rule of the query's Case."""
+    """Each row of ``items(with_state=False)`` given its ``state``."""
     for row in rows:
-        if row.feedback_id is not None:
-            row.state = DONE
-        elif not row.alive:
-            row.state = LIFTED
-        else:
-            row.state = OVERDUE if is_overdue(row.opened_on, row.item_days, today) else OPEN
+        done = row.feedback_id is not None
+        row.state = state_from(done, row.alive, row.opened_on, row.item_days, today)
     return rows
 
 

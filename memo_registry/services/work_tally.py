@@ -64,8 +64,7 @@ from subjects.models import Listing
 
 TABLE, LOG = "work_tally_state", "work_tally_log"
 WATCHED = (Listing, Feedback)
-FAR = datetime.date(9999, 12, 31)
-_M = work._M
+FAR, _M = work.FAR, work._M
 
 
 class NextDay(Func):
@@ -196,7 +195,7 @@ def counted(subject_ids=None) -> QuerySet:
             item_memo=F(f"{_M}id"),
             item_measure=F(f"{_M}measures__id"),
             item_division=F(f"{_M}measures__divisions__id"),
-            item_days=Coalesce(f"{_M}measures__feedback_working_days", Value(work.default_days())),
+            item_days=work.deadline(),
             list_id=F("target_subject_id"),
             listing_day=F("listed_on"),
             opened_on=work.opening_day(),
@@ -342,11 +341,8 @@ def groups(queryset: QuerySet, *fields: str) -> list[dict]:
 
 
 def state_of(row: dict, today: datetime.date) -> str:
-    if row["done"]:
-        return work.DONE
-    if row["lifted"]:
-        return work.LIFTED
-    return work.OVERDUE if work.is_overdue(row["opened_on"], row["days"], today) else work.OPEN
+    """The state on ``today`` of a group from ``groups``."""
+    return work.state_from(row["done"], not row["lifted"], row["opened_on"], row["days"], today)
 
 
 def counts_of(rows: list[dict], today: datetime.date) -> work.Counts:
